@@ -1,0 +1,52 @@
+// Starts a Tidings example binary on a free loopback port and stops it after the test.
+import { spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import path from "node:path";
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+
+/** The path of a binary built by `cargo build --workspace --bins` (debug, or release). */
+export function binary(name) {
+  for (const profile of [process.env.TIDINGS_PROFILE ?? "debug", "release"]) {
+    const candidate = path.join(root, "target", profile, name);
+    if (existsSync(candidate)) return candidate;
+  }
+  throw new Error(`${name} is not built: run \`cargo build --workspace --bins\` first`);
+}
+
+/**
+ * Starts `name` with `env` and resolves once it prints where it listens.
+ * Returns `{ url, port, stop }`; `url` is `http://127.0.0.1:PORT`.
+ */
+export function startServer(name, env = {}) {
+  const child = spawn(binary(name), [], {
+    env: { ...process.env, PORT: "0", ...env },
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  return new Promise((resolve, reject) => {
+    let out = "";
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      reject(new Error(`${name} did not say where it listens: ${out}`));
+    }, 10_000);
+    child.on("exit", (code) => reject(new Error(`${name} exited with ${code}: ${out}`)));
+    child.stdout.on("data", (chunk) => {
+      out += chunk;
+      const match = out.match(/listening on http:\/\/127\.0\.0\.1:(\d+)/);
+      if (!match) return;
+      clearTimeout(timer);
+      const port = Number(match[1]);
+      resolve({
+        port,
+        url: `http://127.0.0.1:${port}`,
+        stop: () =>
+          new Promise((done) => {
+            child.removeAllListeners("exit");
+            child.once("exit", done);
+            child.kill("SIGTERM");
+          }),
+      });
+    });
+  });
+}

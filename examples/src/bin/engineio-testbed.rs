@@ -1,0 +1,71 @@
+//! The Engine.IO server the end-to-end tests drive: the conformance echo plus commands.
+//!
+//! - any message is echoed back, except these text commands:
+//! - `close`: the server closes the session;
+//! - `burst:N`: the server sends `0` to `N-1` as N text messages;
+//! - `transport`: the server answers with the session's current transport.
+//!
+//! Timings and limits come from the environment: `PING_INTERVAL` and `PING_TIMEOUT` (ms,
+//! default 300 and 200), `MAX_PAYLOAD` (bytes, default 1000000), `TRANSPORTS`
+//! (comma-separated, default all), `CORS_ORIGIN` (an allowed origin, with credentials).
+
+use std::time::Duration;
+
+use http::request::Parts;
+use tidings_transports::{CloseReason, Cors, Engine, EngineConfig, Handler, Message, Session};
+
+struct Testbed;
+
+impl Handler for Testbed {
+    fn on_open(&self, _session: &Session, _request: &Parts) {}
+
+    fn on_message(&self, session: &Session, message: Message) {
+        match message.as_text() {
+            Some("close") => session.close(),
+            Some("transport") => {
+                let _ = session.send(session.transport());
+            }
+            Some(text) if text.starts_with("burst:") => {
+                let count: u32 = text["burst:".len()..].parse().unwrap_or(0);
+                for i in 0..count {
+                    let _ = session.send(i.to_string());
+                }
+            }
+            _ => {
+                let _ = session.send(message);
+            }
+        }
+    }
+
+    fn on_close(&self, _session: &Session, _reason: CloseReason) {}
+}
+
+fn env_number(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+#[tokio::main]
+async fn main() -> std::io::Result<()> {
+    tidings_examples::init_tracing();
+    let mut config = EngineConfig::default()
+        .ping_interval(Duration::from_millis(env_number("PING_INTERVAL", 300)))
+        .ping_timeout(Duration::from_millis(env_number("PING_TIMEOUT", 200)))
+        .max_payload(env_number("MAX_PAYLOAD", 1_000_000) as usize);
+    if let Ok(transports) = std::env::var("TRANSPORTS") {
+        config = config.transports(transports.split(',').map(str::trim));
+    }
+    if let Ok(origin) = std::env::var("CORS_ORIGIN") {
+        config = config.cors(Cors::origins([origin]).credentials(true));
+    }
+    let engine = Engine::new(config, Testbed);
+    let listener = tidings_examples::bind().await?;
+    println!(
+        "engineio-testbed listening on http://{}/engine.io/",
+        listener.local_addr()?
+    );
+    tidings_transports::serve(listener, engine.service()).await;
+    Ok(())
+}

@@ -1,0 +1,303 @@
+//! The engine: the session table and the HTTP entry point that checks every request and hands
+//! it to its transport.
+
+mod config;
+mod cors;
+mod error;
+mod handler;
+pub(crate) mod heartbeat;
+mod query;
+mod session;
+mod sid;
+
+use std::fmt;
+use std::sync::Arc;
+
+use bytes::{Buf, Bytes};
+use dashmap::DashMap;
+use http::header::{self, HeaderValue};
+use http::request::Parts;
+use http::{Method, Request, Response};
+use http_body_util::{BodyExt, Limited};
+
+pub use self::config::{AllowFuture, EngineConfig, SessionCookie};
+pub use self::cors::Cors;
+pub use self::error::RequestError;
+pub use self::handler::{CloseReason, Handler};
+use self::query::Query;
+pub(crate) use self::session::Downstream;
+pub use self::session::{SendError, Session};
+pub use self::sid::{InvalidSid, Sid};
+use crate::Packet;
+use crate::service::{EngineBody, EngineLayer, EngineService, NotFound};
+use crate::transport::{self, Transport};
+
+/// An Engine.IO v4 server: it opens sessions, keeps them alive and moves their packets over
+/// whichever transport each client uses.
+///
+/// Mount it with [`Engine::service`] (standalone, with [`serve`](crate::serve)) or
+/// [`Engine::layer`] (beside other routes, e.g. in axum). Cloning it is cheap.
+///
+/// ```no_run
+/// use http::request::Parts;
+/// use tidings_transports::{CloseReason, Engine, EngineConfig, Handler, Message, Session};
+///
+/// struct Echo;
+///
+/// impl Handler for Echo {
+///     fn on_open(&self, _: &Session, _: &Parts) {}
+///     fn on_message(&self, session: &Session, message: Message) {
+///         let _ = session.send(message);
+///     }
+///     fn on_close(&self, _: &Session, _: CloseReason) {}
+/// }
+///
+/// # async fn run() -> std::io::Result<()> {
+/// let engine = Engine::new(EngineConfig::default(), Echo);
+/// let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
+/// tidings_transports::serve(listener, engine.service()).await;
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct Engine {
+    shared: Arc<Shared>,
+}
+
+/// What every session of an engine shares.
+pub(crate) struct Shared {
+    pub(crate) config: EngineConfig,
+    pub(crate) handler: Box<dyn Handler>,
+    pub(crate) sessions: DashMap<Sid, Session>,
+    transports: Vec<Box<dyn Transport>>,
+}
+
+impl Engine {
+    /// An engine with `config` whose sessions are handled by `handler`.
+    pub fn new(config: EngineConfig, handler: impl Handler) -> Engine {
+        let transports = transport::builtin()
+            .into_iter()
+            .filter(|t| config.allows(t.name()))
+            .collect();
+        Engine {
+            shared: Arc::new(Shared {
+                config,
+                handler: Box::new(handler),
+                sessions: DashMap::new(),
+                transports,
+            }),
+        }
+    }
+
+    /// The engine's configuration.
+    pub fn config(&self) -> &EngineConfig {
+        &self.shared.config
+    }
+
+    /// The open session with this id.
+    pub fn session(&self, sid: Sid) -> Option<Session> {
+        self.shared.sessions.get(&sid).map(|s| s.clone())
+    }
+
+    /// How many sessions are open.
+    pub fn session_count(&self) -> usize {
+        self.shared.sessions.len()
+    }
+
+    /// Closes every session with [`CloseReason::ServerClose`]; their queued packets are still
+    /// sent.
+    pub fn close_all(&self) {
+        let sessions: Vec<Session> = self.shared.sessions.iter().map(|s| s.clone()).collect();
+        for session in sessions {
+            session.close_with(CloseReason::ServerClose);
+        }
+    }
+
+    /// A tower service answering the engine's path, and 404 elsewhere.
+    pub fn service(&self) -> EngineService<NotFound> {
+        EngineService::new(self.clone(), NotFound)
+    }
+
+    /// A tower layer that answers the engine's path and passes every other request on.
+    pub fn layer(&self) -> EngineLayer {
+        EngineLayer::new(self.clone())
+    }
+
+    /// Answers one HTTP request on the engine's path.
+    pub async fn handle<B>(&self, request: Request<B>) -> Response<EngineBody>
+    where
+        B: http_body::Body + Send + 'static,
+        B::Data: Send,
+        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
+        let (mut parts, body) = request.into_parts();
+        let cors = self.shared.config.cors.as_ref();
+        if parts.method == Method::OPTIONS
+            && let Some(cors) = cors
+        {
+            return cors.preflight(&parts.headers);
+        }
+        let mut response = match self.route(&mut parts, body).await {
+            Ok(response) => response,
+            Err(error) => {
+                tracing::debug!(uri = %parts.uri, %error, "request refused");
+                error.into_response()
+            }
+        };
+        if let Some(cors) = cors {
+            cors.apply(&parts.headers, response.headers_mut());
+        }
+        response
+    }
+
+    async fn route<B>(
+        &self,
+        parts: &mut Parts,
+        body: B,
+    ) -> Result<Response<EngineBody>, RequestError>
+    where
+        B: http_body::Body + Send + 'static,
+        B::Data: Send,
+        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
+        let query = Query::parse(parts.uri.query().unwrap_or(""));
+        if query.eio.as_deref() != Some("4") {
+            return Err(RequestError::UnsupportedProtocolVersion);
+        }
+        let transport = self
+            .transport(query.transport.as_deref().unwrap_or(""))
+            .ok_or(RequestError::UnknownTransport)?;
+        transport.check(parts)?;
+
+        let Some(sid) = query.sid else {
+            return self.handshake(transport, parts).await;
+        };
+        let session = sid
+            .parse()
+            .ok()
+            .and_then(|sid| self.session(sid))
+            .ok_or(RequestError::UnknownSid)?;
+        if session.transport() == transport.name() {
+            if parts.method != Method::POST {
+                return transport.serve(session, parts, Bytes::new()).await;
+            }
+            let Ok(_upstream) = session.begin_upstream() else {
+                session.close_with(CloseReason::TransportError);
+                return Err(RequestError::BadRequest);
+            };
+            let body = self.read_body(&session, &parts.headers, body).await?;
+            transport.serve(session, parts, body).await
+        } else if self.shared.config.allow_upgrades
+            && self
+                .transport(session.transport())
+                .is_some_and(|from| from.upgradable())
+        {
+            transport.upgrade(session, parts)
+        } else {
+            Err(RequestError::BadRequest)
+        }
+    }
+
+    async fn handshake(
+        &self,
+        transport: &dyn Transport,
+        parts: &mut Parts,
+    ) -> Result<Response<EngineBody>, RequestError> {
+        if parts.method != Method::GET {
+            return Err(RequestError::BadHandshakeMethod);
+        }
+        if let Some(allow) = &self.shared.config.allow_request {
+            allow(parts).await.map_err(RequestError::Forbidden)?;
+        }
+        let sid = Sid::new();
+        let open = self.open_packet(sid, transport);
+        let session = Session::new(self.shared.clone(), sid, transport.name(), open);
+        self.shared.sessions.insert(sid, session.clone());
+        let mut response = transport.open(session.clone(), parts);
+        if !transport.drives_heartbeat() {
+            let session = session.clone();
+            tokio::spawn(async move { heartbeat::run(&session).await });
+        }
+        if let Some(cookie) = &self.shared.config.cookie
+            && let Ok(value) = HeaderValue::try_from(cookie.header_value(sid.as_str()))
+        {
+            response.headers_mut().append(header::SET_COOKIE, value);
+        }
+        tracing::debug!(%sid, transport = transport.name(), "session opened");
+        self.shared.handler.on_open(&session, parts);
+        Ok(response)
+    }
+
+    /// Reads a POST body of at most `max_payload` bytes; a larger one closes the session.
+    async fn read_body<B>(
+        &self,
+        session: &Session,
+        headers: &http::HeaderMap,
+        body: B,
+    ) -> Result<Bytes, RequestError>
+    where
+        B: http_body::Body + Send + 'static,
+        B::Data: Send,
+        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
+        let max = self.shared.config.max_payload;
+        let declared = headers
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+        let too_large = || {
+            session.close_with(CloseReason::TransportError);
+            RequestError::PayloadTooLarge
+        };
+        if declared.is_some_and(|len| len > max as u64) {
+            return Err(too_large());
+        }
+        match Limited::new(body, max).collect().await {
+            Ok(collected) => {
+                let mut buf = collected.aggregate();
+                Ok(buf.copy_to_bytes(buf.remaining()))
+            }
+            Err(error) if error.is::<http_body_util::LengthLimitError>() => Err(too_large()),
+            Err(_) => Err(RequestError::BadRequest),
+        }
+    }
+
+    /// The handshake packet, keys in the order Node sends them.
+    fn open_packet(&self, sid: Sid, transport: &dyn Transport) -> Packet {
+        let config = &self.shared.config;
+        let upgrades: Vec<&str> = if config.allow_upgrades && transport.upgradable() {
+            self.shared
+                .transports
+                .iter()
+                .filter(|t| t.accepts_upgrades())
+                .map(|t| t.name())
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let json = format!(
+            r#"0{{"sid":"{sid}","upgrades":{},"pingInterval":{},"pingTimeout":{},"maxPayload":{}}}"#,
+            serde_json::Value::from(upgrades),
+            config.ping_interval.as_millis(),
+            config.ping_timeout.as_millis(),
+            config.max_payload,
+        );
+        Packet::Open(json.into())
+    }
+
+    fn transport(&self, name: &str) -> Option<&dyn Transport> {
+        self.shared
+            .transports
+            .iter()
+            .find(|t| t.name() == name)
+            .map(|t| &**t)
+    }
+}
+
+impl fmt::Debug for Engine {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Engine")
+            .field("config", &self.shared.config)
+            .field("sessions", &self.shared.sessions.len())
+            .finish()
+    }
+}

@@ -1,0 +1,478 @@
+//! A session: its outbound queue, its heartbeat state and the upgrade state machine.
+//!
+//! Exactly one transport drains a session's queue at a time: the one the session runs on.
+//! An upgrade hands that role over in three steps (probe, noop to the old transport, `5` on
+//! the new one), all under the session's lock, so a packet is never sent twice, lost or
+//! reordered across it: until `5` arrives packets wait in the queue, and the new transport
+//! drains them from where the old one stopped.
+
+use std::any::Any;
+use std::collections::VecDeque;
+use std::fmt;
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::task::{Context, Poll, Waker};
+
+use super::handler::CloseReason;
+use super::{Shared, Sid};
+use crate::{Message, Packet};
+
+/// A handle to an Engine.IO session. Cloning it is cheap and every clone names the same
+/// session.
+#[derive(Clone)]
+pub struct Session(Arc<Inner>);
+
+struct Inner {
+    id: Sid,
+    engine: Arc<Shared>,
+    state: Mutex<State>,
+    data: OnceLock<Box<dyn Any + Send + Sync>>,
+}
+
+struct State {
+    /// Packets waiting for the transport.
+    queue: VecDeque<Packet>,
+    /// The name of the transport that drains the queue.
+    transport: &'static str,
+    upgrade: Upgrade,
+    /// The transport task or request waiting for packets.
+    drainer: Option<Waker>,
+    /// The heartbeat waiting for a pong or the close.
+    heartbeat: Option<Waker>,
+    /// A pong arrived since the last ping.
+    pong: bool,
+    closed: Option<CloseReason>,
+    /// A long-polling GET or an SSE stream is attached.
+    downstream: bool,
+    /// A POST is being handled.
+    upstream: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Upgrade {
+    None,
+    /// A transport connected to take over the session.
+    Pending,
+    /// The probe was answered: the old transport ends its downstream with a noop.
+    Probed,
+    /// The new transport drains the queue.
+    Done,
+}
+
+/// The session is closed; the message that could not be sent is handed back.
+#[derive(Clone, PartialEq, Eq, thiserror::Error)]
+#[error("the session is closed")]
+pub struct SendError(pub Message);
+
+impl fmt::Debug for SendError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SendError(..)")
+    }
+}
+
+/// The client sent a packet it must not send on this transport.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("unexpected {0:?} packet from the client")]
+pub(crate) struct UnexpectedPacket(pub(crate) &'static str);
+
+/// Packets taken from the queue by the transport that drains it.
+#[derive(Debug)]
+pub(crate) struct Batch {
+    /// The packets to send, in order.
+    pub(crate) packets: VecDeque<Packet>,
+    /// The transport must stop after sending them: the session closed, or is moving to
+    /// another transport.
+    pub(crate) end: bool,
+}
+
+/// An attached long-polling GET or SSE stream.
+///
+/// Dropped before [`complete`](Self::complete) (the client went away while the request was
+/// pending), it closes the session with [`CloseReason::TransportClose`], unless the session is
+/// moving to another transport.
+#[derive(Debug)]
+pub(crate) struct Downstream {
+    session: Session,
+    completed: bool,
+}
+
+impl Downstream {
+    /// The packets were handed to the HTTP response.
+    pub(crate) fn complete(&mut self) {
+        self.completed = true;
+    }
+}
+
+impl Drop for Downstream {
+    fn drop(&mut self) {
+        let mut state = self.session.state();
+        state.downstream = false;
+        state.drainer = None;
+        let abandoned = !self.completed
+            && state.closed.is_none()
+            && matches!(state.upgrade, Upgrade::None | Upgrade::Pending);
+        drop(state);
+        if abandoned {
+            self.session.close_with(CloseReason::TransportClose);
+        }
+    }
+}
+
+/// A POST being handled; the session takes one at a time.
+#[derive(Debug)]
+pub(crate) struct Upstream(Session);
+
+impl Drop for Upstream {
+    fn drop(&mut self) {
+        self.0.state().upstream = false;
+    }
+}
+
+/// A long-polling GET, an SSE stream or a POST is already attached to the session.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Busy;
+
+impl Session {
+    pub(crate) fn new(
+        engine: Arc<Shared>,
+        id: Sid,
+        transport: &'static str,
+        open: Packet,
+    ) -> Session {
+        Session(Arc::new(Inner {
+            id,
+            engine,
+            state: Mutex::new(State {
+                queue: VecDeque::from([open]),
+                transport,
+                upgrade: Upgrade::None,
+                drainer: None,
+                heartbeat: None,
+                pong: false,
+                closed: None,
+                downstream: false,
+                upstream: false,
+            }),
+            data: OnceLock::new(),
+        }))
+    }
+
+    /// The session's id.
+    pub fn id(&self) -> Sid {
+        self.0.id
+    }
+
+    /// The name of the transport the session runs on (`polling`, `websocket` or `sse`); it
+    /// changes when an upgrade completes.
+    pub fn transport(&self) -> &'static str {
+        self.state().transport
+    }
+
+    /// Whether the session has closed.
+    pub fn is_closed(&self) -> bool {
+        self.state().closed.is_some()
+    }
+
+    /// Why the session closed, once it has.
+    pub fn close_reason(&self) -> Option<CloseReason> {
+        self.state().closed
+    }
+
+    /// Queues a message for the client. It never waits: the transport sends what is queued
+    /// as soon as it can, all of it in one write.
+    ///
+    /// # Errors
+    /// [`SendError`], holding the message, once the session has closed.
+    pub fn send(&self, message: impl Into<Message>) -> Result<(), SendError> {
+        let message = message.into();
+        let mut state = self.state();
+        if state.closed.is_some() {
+            return Err(SendError(message));
+        }
+        state.queue.push_back(Packet::Message(message));
+        let drainer = state.drainer.take();
+        drop(state);
+        wake(drainer);
+        Ok(())
+    }
+
+    /// Closes the session: what is already queued is still sent, then the client is told.
+    pub fn close(&self) {
+        self.close_with(CloseReason::ForcedClose);
+    }
+
+    /// Attaches data of the layer above (for instance its per-connection state). It can be
+    /// set once; a second call hands the value back.
+    pub fn set_data<T: Any + Send + Sync>(&self, data: T) -> Result<(), T> {
+        let mut slot = Some(data);
+        self.0
+            .data
+            .get_or_init(|| Box::new(slot.take().expect("set once in get_or_init")));
+        match slot {
+            None => Ok(()),
+            Some(data) => Err(data),
+        }
+    }
+
+    /// The data attached with [`set_data`](Self::set_data), if it is a `T`.
+    pub fn data<T: Any + Send + Sync>(&self) -> Option<&T> {
+        self.0.data.get()?.downcast_ref()
+    }
+
+    /// Handles a packet the client sent on the transport the session runs on.
+    ///
+    /// # Errors
+    /// A packet the client must never send there (open, ping, probes); the transport then
+    /// closes the session with [`CloseReason::TransportError`].
+    pub(crate) fn recv(&self, packet: Packet) -> Result<(), UnexpectedPacket> {
+        match packet {
+            Packet::Message(message) => {
+                if !self.is_closed() {
+                    self.0.engine.handler.on_message(self, message);
+                }
+            }
+            Packet::Pong => {
+                let mut state = self.state();
+                state.pong = true;
+                let heartbeat = state.heartbeat.take();
+                drop(state);
+                wake(heartbeat);
+            }
+            Packet::Close => self.close_with(CloseReason::TransportClose),
+            // Node ignores both on the session's own transport; so do we.
+            Packet::Noop | Packet::Upgrade => {}
+            Packet::Open(_) => return Err(UnexpectedPacket("open")),
+            Packet::Ping => return Err(UnexpectedPacket("ping")),
+            Packet::PingProbe | Packet::PongProbe => return Err(UnexpectedPacket("probe")),
+        }
+        Ok(())
+    }
+
+    /// Handles every packet of a payload, in order, closing the session on a bad one.
+    pub(crate) fn recv_all(&self, packets: Vec<Packet>) -> Result<(), UnexpectedPacket> {
+        for packet in packets {
+            if let Err(error) = self.recv(packet) {
+                self.close_with(CloseReason::TransportError);
+                return Err(error);
+            }
+        }
+        Ok(())
+    }
+
+    /// Takes what is queued for `transport`, or registers the waker until there is something.
+    pub(crate) fn poll_drain(&self, cx: &mut Context<'_>, transport: &'static str) -> Poll<Batch> {
+        let mut state = self.state();
+        if state.transport != transport {
+            // The session moved on: end this transport's downstream without taking packets.
+            return Poll::Ready(Batch {
+                packets: VecDeque::from([Packet::Noop]),
+                end: true,
+            });
+        }
+        if state.closed.is_some() {
+            let packets = std::mem::take(&mut state.queue);
+            drop(state);
+            self.0.engine.sessions.remove(&self.0.id);
+            return Poll::Ready(Batch { packets, end: true });
+        }
+        if state.upgrade == Upgrade::Probed {
+            let mut packets = std::mem::take(&mut state.queue);
+            packets.push_back(Packet::Noop);
+            return Poll::Ready(Batch { packets, end: true });
+        }
+        if !state.queue.is_empty() {
+            let packets = std::mem::take(&mut state.queue);
+            return Poll::Ready(Batch {
+                packets,
+                end: false,
+            });
+        }
+        state.drainer = Some(cx.waker().clone());
+        Poll::Pending
+    }
+
+    /// Waits for something to send to `transport`.
+    pub(crate) async fn drain(&self, transport: &'static str) -> Batch {
+        std::future::poll_fn(|cx| self.poll_drain(cx, transport)).await
+    }
+
+    /// Attaches a long-polling GET or SSE stream; it detaches when the guard drops.
+    pub(crate) fn attach_downstream(&self) -> Result<Downstream, Busy> {
+        let mut state = self.state();
+        if std::mem::replace(&mut state.downstream, true) {
+            return Err(Busy);
+        }
+        Ok(Downstream {
+            session: self.clone(),
+            completed: false,
+        })
+    }
+
+    /// Marks a POST as being handled until the guard drops.
+    pub(crate) fn begin_upstream(&self) -> Result<Upstream, Busy> {
+        if std::mem::replace(&mut self.state().upstream, true) {
+            return Err(Busy);
+        }
+        Ok(Upstream(self.clone()))
+    }
+
+    /// A transport connected to take over the session; false when the session cannot be
+    /// upgraded (closed, or an upgrade already started or finished).
+    pub(crate) fn begin_upgrade(&self) -> bool {
+        let mut state = self.state();
+        if state.closed.is_some() || state.upgrade != Upgrade::None {
+            return false;
+        }
+        state.upgrade = Upgrade::Pending;
+        true
+    }
+
+    /// The probe was answered: the current transport ends its downstream with a noop.
+    pub(crate) fn probed(&self) {
+        let mut state = self.state();
+        if state.upgrade != Upgrade::Pending {
+            return;
+        }
+        state.upgrade = Upgrade::Probed;
+        let drainer = state.drainer.take();
+        drop(state);
+        wake(drainer);
+    }
+
+    /// The client switched to `transport`, which drains the queue from now on.
+    pub(crate) fn finish_upgrade(&self, transport: &'static str) -> bool {
+        let mut state = self.state();
+        if state.closed.is_some()
+            || state.upgrade == Upgrade::None
+            || state.upgrade == Upgrade::Done
+        {
+            return false;
+        }
+        state.upgrade = Upgrade::Done;
+        state.transport = transport;
+        let drainer = state.drainer.take();
+        drop(state);
+        wake(drainer);
+        true
+    }
+
+    /// The upgrade failed before it finished; the session stays on its transport.
+    pub(crate) fn abort_upgrade(&self) {
+        let mut state = self.state();
+        if matches!(state.upgrade, Upgrade::Pending | Upgrade::Probed) {
+            state.upgrade = Upgrade::None;
+        }
+    }
+
+    /// Queues a ping and forgets any earlier pong.
+    pub(crate) fn ping(&self) -> bool {
+        let mut state = self.state();
+        if state.closed.is_some() {
+            return false;
+        }
+        state.pong = false;
+        state.queue.push_back(Packet::Ping);
+        let drainer = state.drainer.take();
+        drop(state);
+        wake(drainer);
+        true
+    }
+
+    /// Ready with `true` once closed, with `false` on a pong when `want_pong`.
+    pub(crate) fn poll_heartbeat(&self, cx: &mut Context<'_>, want_pong: bool) -> Poll<bool> {
+        let mut state = self.state();
+        if state.closed.is_some() {
+            return Poll::Ready(true);
+        }
+        if want_pong && std::mem::take(&mut state.pong) {
+            return Poll::Ready(false);
+        }
+        state.heartbeat = Some(cx.waker().clone());
+        Poll::Pending
+    }
+
+    /// Closes the session for `reason`; the first close wins.
+    ///
+    /// A close by the server ([`CloseReason::ForcedClose`], [`CloseReason::ServerClose`])
+    /// keeps what is queued and ends with a close packet; any other drops the queue, and the
+    /// client learns of it by its connection ending (a waiting long-polling request gets a
+    /// close packet, or a noop when the client itself closed).
+    pub(crate) fn close_with(&self, reason: CloseReason) {
+        let mut state = self.state();
+        if state.closed.is_some() {
+            return;
+        }
+        state.closed = Some(reason);
+        let graceful = matches!(reason, CloseReason::ForcedClose | CloseReason::ServerClose);
+        if !graceful {
+            state.queue.clear();
+        }
+        state
+            .queue
+            .push_back(if reason == CloseReason::TransportClose {
+                Packet::Noop
+            } else {
+                Packet::Close
+            });
+        // Nobody waits for the close packet of a graceful close (a long-polling client between
+        // two requests): keep the session findable until its next request takes it.
+        let linger = graceful && state.drainer.is_none();
+        let drainer = state.drainer.take();
+        let heartbeat = state.heartbeat.take();
+        drop(state);
+        wake(drainer);
+        wake(heartbeat);
+
+        let engine = &self.0.engine;
+        if linger && tokio::runtime::Handle::try_current().is_ok() {
+            let (session, after) = (self.clone(), engine.config.ping_timeout);
+            tokio::spawn(async move {
+                tokio::time::sleep(after).await;
+                session.0.engine.sessions.remove(&session.0.id);
+            });
+        } else {
+            engine.sessions.remove(&self.0.id);
+        }
+        tracing::debug!(sid = %self.0.id, %reason, "session closed");
+        engine.handler.on_close(self, reason);
+    }
+
+    pub(crate) fn engine(&self) -> &Arc<Shared> {
+        &self.0.engine
+    }
+
+    fn state(&self) -> MutexGuard<'_, State> {
+        // A panic never happens with the lock held, but a poisoned lock must not take the
+        // whole server down: the state is still consistent between statements.
+        self.0
+            .state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+fn wake(waker: Option<Waker>) {
+    if let Some(waker) = waker {
+        waker.wake();
+    }
+}
+
+impl fmt::Debug for Session {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = self.state();
+        f.debug_struct("Session")
+            .field("id", &self.0.id)
+            .field("transport", &state.transport)
+            .field("queued", &state.queue.len())
+            .field("upgrade", &state.upgrade)
+            .field("closed", &state.closed)
+            .finish()
+    }
+}
+
+impl PartialEq for Session {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for Session {}

@@ -1,0 +1,58 @@
+//! Engine.IO v4 for Tidings: sessions, heartbeat, upgrades, and three transports —
+//! WebSocket, HTTP long-polling (with JSONP) and server-sent events.
+//!
+//! This crate moves messages for sessions and knows nothing of namespaces or events: the
+//! layer above implements [`Handler`] and sends with [`Session::send`]. Any Engine.IO v4
+//! client works with it, such as the official `engine.io-client`.
+//!
+//! # Quick start
+//!
+//! An echo server on `127.0.0.1:3000/engine.io/`:
+//!
+//! ```no_run
+//! use http::request::Parts;
+//! use tidings_transports::{CloseReason, Engine, EngineConfig, Handler, Message, Session};
+//!
+//! struct Echo;
+//!
+//! impl Handler for Echo {
+//!     fn on_open(&self, session: &Session, _request: &Parts) {
+//!         println!("{} opened over {}", session.id(), session.transport());
+//!     }
+//!     fn on_message(&self, session: &Session, message: Message) {
+//!         let _ = session.send(message);
+//!     }
+//!     fn on_close(&self, session: &Session, reason: CloseReason) {
+//!         println!("{} closed: {reason}", session.id());
+//!     }
+//! }
+//!
+//! #[tokio::main]
+//! async fn main() -> std::io::Result<()> {
+//!     let engine = Engine::new(EngineConfig::default(), Echo);
+//!     let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
+//!     tidings_transports::serve(listener, engine.service()).await;
+//!     Ok(())
+//! }
+//! ```
+//!
+//! # Layout
+//! - [`packet`]: the codecs, pure functions over bytes (packets, polling payloads, JSONP,
+//!   event streams).
+//! - [`Engine`], [`Session`], [`EngineConfig`]: the session table, heartbeat and upgrades.
+//! - [`EngineService`], [`EngineLayer`], [`serve`]: mounting it with tower or hyper.
+//!
+//! The protocol details, the SSE extension and the measured memory per session are in the
+//! repository's `docs/engine.md`.
+
+mod engine;
+pub mod packet;
+mod service;
+mod transport;
+
+pub use engine::{
+    AllowFuture, CloseReason, Cors, Engine, EngineConfig, Handler, InvalidSid, RequestError,
+    SendError, Session, SessionCookie, Sid,
+};
+pub use packet::{DecodeError, Message, Packet};
+pub use service::{EngineBody, EngineLayer, EngineService, NotFound, PeerAddr, serve};

@@ -1,0 +1,117 @@
+//! HTTP long-polling, with JSONP for browsers without CORS.
+//!
+//! A GET waits until something is queued, then takes everything queued in one payload. A POST
+//! carries a payload from the client and is answered `ok` once its packets were handled, so
+//! whatever the handlers queued in response is in the next GET. A second GET (or POST) while
+//! one is pending is a protocol error: it is answered 400 and the session closes.
+
+use std::collections::VecDeque;
+use std::task::{Context, Poll, Waker};
+
+use bytes::Bytes;
+use http::header::{self, HeaderValue};
+use http::request::Parts;
+use http::{Method, Response};
+
+use super::{ServeFuture, Transport};
+use crate::Packet;
+use crate::engine::{CloseReason, RequestError, Session};
+use crate::packet::{jsonp, payload};
+use crate::service::EngineBody;
+
+pub(crate) const NAME: &str = "polling";
+
+/// The `polling` transport.
+#[derive(Debug)]
+pub(crate) struct Polling;
+
+impl Transport for Polling {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn upgradable(&self) -> bool {
+        true
+    }
+
+    fn open(&self, session: Session, parts: &mut Parts) -> Response<EngineBody> {
+        // The queue holds the open packet, so it is ready at once.
+        let packets = match session.poll_drain(&mut Context::from_waker(Waker::noop()), NAME) {
+            Poll::Ready(batch) => batch.packets,
+            Poll::Pending => VecDeque::new(),
+        };
+        payload_response(&packets, jsonp_index(parts).as_deref())
+    }
+
+    fn serve<'a>(&'a self, session: Session, parts: &'a mut Parts, body: Bytes) -> ServeFuture<'a> {
+        Box::pin(async move {
+            let jsonp = jsonp_index(parts);
+            match parts.method {
+                Method::GET => {
+                    let Ok(mut downstream) = session.attach_downstream() else {
+                        session.close_with(CloseReason::TransportError);
+                        return Err(RequestError::BadRequest);
+                    };
+                    let batch = session.drain(NAME).await;
+                    downstream.complete();
+                    Ok(payload_response(&batch.packets, jsonp.as_deref()))
+                }
+                Method::POST => receive(&session, body, jsonp.is_some()),
+                _ => Err(RequestError::BadRequest),
+            }
+        })
+    }
+}
+
+/// Handles the payload of a POST (of polling or SSE) and answers `ok`; a malformed payload
+/// closes the session.
+pub(super) fn receive(
+    session: &Session,
+    body: Bytes,
+    jsonp: bool,
+) -> Result<Response<EngineBody>, RequestError> {
+    let decoded = if jsonp {
+        jsonp::decode_body(&body).and_then(payload::decode)
+    } else {
+        payload::decode(body)
+    };
+    let packets = decoded.map_err(|error| {
+        tracing::debug!(sid = %session.id(), %error, "malformed payload");
+        session.close_with(CloseReason::TransportError);
+        RequestError::BadRequest
+    })?;
+    session.recv_all(packets).map_err(|error| {
+        tracing::debug!(sid = %session.id(), %error, "protocol violation");
+        RequestError::BadRequest
+    })?;
+    let mut response = Response::new(EngineBody::full(Bytes::from_static(b"ok")));
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=UTF-8"),
+    );
+    Ok(response)
+}
+
+/// The `j` parameter: the request is JSONP.
+fn jsonp_index(parts: &Parts) -> Option<String> {
+    form_urlencoded::parse(parts.uri.query()?.as_bytes())
+        .find(|(key, _)| key == "j")
+        .map(|(_, value)| value.into_owned())
+}
+
+fn payload_response(packets: &VecDeque<Packet>, jsonp: Option<&str>) -> Response<EngineBody> {
+    let mut encoded = Vec::new();
+    payload::encode(packets, &mut encoded);
+    let (body, content_type) = match jsonp {
+        Some(index) => (
+            jsonp::wrap(index, &encoded),
+            "text/javascript; charset=UTF-8",
+        ),
+        None => (encoded, "text/plain; charset=UTF-8"),
+    };
+    let mut response = Response::new(EngineBody::full(Bytes::from(body)));
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}

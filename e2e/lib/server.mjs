@@ -17,7 +17,7 @@ export function binary(name) {
 
 /**
  * Starts `name` with `env` and resolves once it prints where it listens.
- * Returns `{ url, port, stop }`; `url` is `http://127.0.0.1:PORT`.
+ * Returns `{ pid, url, port, stop }`; `url` is `http://127.0.0.1:PORT`.
  */
 export function startServer(name, env = {}) {
   const child = spawn(binary(name), [], {
@@ -38,6 +38,7 @@ export function startServer(name, env = {}) {
       clearTimeout(timer);
       const port = Number(match[1]);
       resolve({
+        pid: child.pid,
         port,
         url: `http://127.0.0.1:${port}`,
         stop: () =>

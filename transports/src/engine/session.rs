@@ -290,6 +290,15 @@ impl Session {
         Poll::Pending
     }
 
+    /// Registers `transport`'s waker without taking packets, to learn of a close while it
+    /// cannot write.
+    pub(crate) fn watch(&self, cx: &mut Context<'_>, transport: &'static str) {
+        let mut state = self.state();
+        if state.transport == transport {
+            state.drainer = Some(cx.waker().clone());
+        }
+    }
+
     /// Waits for something to send to `transport`.
     pub(crate) async fn drain(&self, transport: &'static str) -> Batch {
         std::future::poll_fn(|cx| self.poll_drain(cx, transport)).await

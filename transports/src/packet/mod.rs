@@ -1,8 +1,8 @@
 //! Engine.IO v4 packets and their encodings, as pure functions over bytes.
 //!
 //! A packet travels in one of three framings:
-//! - a WebSocket frame per packet: text packets as text frames (`4hello`), binary messages as
-//!   binary frames with no type prefix;
+//! - a WebSocket frame per packet ([`websocket`]): text packets as text frames (`4hello`),
+//!   binary messages as binary frames with no type prefix;
 //! - a long-polling payload ([`payload`]): packets joined by the record separator `\x1e`, binary
 //!   messages as `b` followed by base64, optionally wrapped for JSONP ([`jsonp`]);
 //! - a server-sent event per packet ([`sse`]), with the payload encoding of each packet.
@@ -10,6 +10,7 @@
 pub mod jsonp;
 pub mod payload;
 pub mod sse;
+pub mod websocket;
 
 use std::fmt;
 

@@ -1,0 +1,53 @@
+// Measures a server's resident memory per idle Engine.IO WebSocket session.
+//
+//   node e2e/tools/idle-memory.mjs [connections] [binary]
+//
+// Starts `binary` (default engineio-testbed, built in target/release if present) on a free
+// port with the default 25 s ping interval, reads its RSS from /proc, opens the sessions over
+// raw WebSockets (each waits for its open packet), lets the server settle, reads RSS again
+// and prints (after - before) / connections. Run with `ulimit -n` above 2 × connections.
+import { readFileSync } from "node:fs";
+import WebSocket from "ws";
+import { startServer } from "../lib/server.mjs";
+
+const count = Number(process.argv[2] ?? 5000);
+const name = process.argv[3] ?? "engineio-testbed";
+process.env.TIDINGS_PROFILE ??= "release";
+
+const rss = (pid) => {
+  const status = readFileSync(`/proc/${pid}/status`, "utf8");
+  return Number(status.match(/VmRSS:\s+(\d+) kB/)[1]) * 1024;
+};
+const settle = () => new Promise((resolve) => setTimeout(resolve, 1000));
+
+const server = await startServer(name, { PING_INTERVAL: "25000", PING_TIMEOUT: "20000" });
+const url = `ws://127.0.0.1:${server.port}/engine.io/?EIO=4&transport=websocket`;
+
+// Warm up the allocator and the runtime's worker threads with a first batch, closed again.
+const open = (n) =>
+  Promise.all(
+    Array.from({ length: n }, () =>
+      new Promise((resolve, reject) => {
+        const ws = new WebSocket(url);
+        ws.on("error", reject);
+        ws.once("message", () => resolve(ws));
+        ws.on("message", (data) => data.toString() === "2" && ws.send("3"));
+      }),
+    ),
+  );
+for (const ws of await open(200)) ws.close();
+await settle();
+
+const before = rss(server.pid);
+const sockets = [];
+for (let opened = 0; opened < count; opened += 500) {
+  sockets.push(...(await open(Math.min(500, count - opened))));
+}
+await settle();
+const after = rss(server.pid);
+const perSession = (after - before) / count;
+console.log(
+  JSON.stringify({ server: name, sessions: count, rssBeforeKiB: before >> 10, rssAfterKiB: after >> 10, bytesPerSession: Math.round(perSession) }),
+);
+for (const ws of sockets) ws.terminate();
+await server.stop();

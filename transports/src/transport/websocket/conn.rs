@@ -1,0 +1,194 @@
+//! One WebSocket connection's IO: frames in, frames out, and no buffer kept while idle.
+//!
+//! Reads go into a buffer on the stack and are decoded at once; only bytes that follow a
+//! complete message in the same read are kept (until the next call). Outgoing frames are
+//! encoded into one buffer per batch, written, flushed, and the buffer is released. So an
+//! idle connection holds its socket, the decoder (a few dozen bytes) and nothing else.
+
+use std::io;
+use std::pin::Pin;
+use std::task::{Context, Poll, ready};
+
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+
+use crate::Packet;
+use crate::engine::CloseReason;
+use crate::packet::websocket::{Decoder, Event, FrameError, OpCode, encode, encode_close};
+
+/// Bytes read per call.
+const READ_CHUNK: usize = 4096;
+
+/// How a connection ended early: the session's close reason, and the close code to send.
+#[derive(Debug)]
+pub(super) struct Failure {
+    pub(super) reason: CloseReason,
+    pub(super) code: Option<u16>,
+}
+
+impl Failure {
+    pub(super) fn closed() -> Self {
+        Failure {
+            reason: CloseReason::TransportClose,
+            code: None,
+        }
+    }
+
+    pub(super) fn protocol() -> Self {
+        Failure {
+            reason: CloseReason::TransportError,
+            code: Some(1002),
+        }
+    }
+}
+
+impl From<FrameError> for Failure {
+    fn from(error: FrameError) -> Self {
+        Failure {
+            reason: CloseReason::TransportError,
+            code: Some(error.close_code()),
+        }
+    }
+}
+
+/// A message from the client.
+#[derive(Debug)]
+pub(super) enum Incoming {
+    Packet(Packet),
+    /// A text frame that is not an Engine.IO packet.
+    Malformed,
+}
+
+/// A server-side WebSocket connection.
+#[derive(Debug)]
+pub(super) struct Connection<IO> {
+    io: IO,
+    decoder: Decoder,
+    /// Bytes read after the last complete message, decoded from `unread_at` on.
+    unread: Vec<u8>,
+    unread_at: usize,
+    /// Encoded frames not yet written, and how much of them was.
+    out: Vec<u8>,
+    written: usize,
+}
+
+impl<IO: AsyncRead + AsyncWrite + Unpin> Connection<IO> {
+    pub(super) fn new(io: IO, max_message: usize, unread: Vec<u8>) -> Self {
+        Connection {
+            io,
+            decoder: Decoder::new(max_message),
+            unread,
+            unread_at: 0,
+            out: Vec::new(),
+            written: 0,
+        }
+    }
+
+    /// The next message from the client; pings are answered on the way.
+    pub(super) fn poll_next(&mut self, cx: &mut Context<'_>) -> Poll<Result<Incoming, Failure>> {
+        loop {
+            if self.unread_at < self.unread.len() {
+                let mut input = &self.unread[self.unread_at..];
+                let event = self.decoder.decode(&mut input);
+                self.unread_at = self.unread.len() - input.len();
+                if input.is_empty() {
+                    self.unread = Vec::new();
+                    self.unread_at = 0;
+                }
+                if let Some(incoming) = self.on_event(event?)? {
+                    return Poll::Ready(Ok(incoming));
+                }
+                continue;
+            }
+            let mut chunk = [0u8; READ_CHUNK];
+            let mut buf = ReadBuf::new(&mut chunk);
+            if let Err(error) = ready!(Pin::new(&mut self.io).poll_read(cx, &mut buf)) {
+                tracing::debug!(%error, "websocket read failed");
+                return Poll::Ready(Err(Failure::closed()));
+            }
+            let mut input = buf.filled();
+            if input.is_empty() {
+                return Poll::Ready(Err(Failure::closed()));
+            }
+            let event = self.decoder.decode(&mut input);
+            if !input.is_empty() {
+                // Bytes after a complete message: keep them for the next call.
+                self.unread = input.to_vec();
+            }
+            if let Some(incoming) = self.on_event(event?)? {
+                return Poll::Ready(Ok(incoming));
+            }
+        }
+    }
+
+    fn on_event(&mut self, event: Option<Event>) -> Result<Option<Incoming>, Failure> {
+        Ok(match event {
+            None => None,
+            Some(Event::Text(text)) => Some(match Packet::decode_text(text) {
+                Ok(packet) => Incoming::Packet(packet),
+                Err(_) => Incoming::Malformed,
+            }),
+            Some(Event::Binary(data)) => Some(Incoming::Packet(Packet::Message(
+                crate::Message::binary(data),
+            ))),
+            Some(Event::Ping(data)) => {
+                encode(OpCode::Pong, &data, &mut self.out);
+                None
+            }
+            Some(Event::Pong) => None,
+            Some(Event::Close(code)) => {
+                // Answer with the client's code, as the closing handshake asks.
+                return Err(Failure {
+                    reason: CloseReason::TransportClose,
+                    code: Some(if code == 1005 { 1000 } else { code }),
+                });
+            }
+        })
+    }
+
+    /// Queues the frames of `packets`.
+    pub(super) fn queue<'a>(&mut self, packets: impl IntoIterator<Item = &'a Packet>) {
+        for packet in packets {
+            match packet.text() {
+                Some(text) => encode(OpCode::Text, text.as_bytes(), &mut self.out),
+                None => {
+                    if let Packet::Message(message) = packet
+                        && let Some(data) = message.as_binary()
+                    {
+                        encode(OpCode::Binary, data, &mut self.out);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Queues a close frame.
+    pub(super) fn queue_close(&mut self, code: u16) {
+        encode_close(code, &mut self.out);
+    }
+
+    /// Whether queued frames wait to be written.
+    pub(super) fn has_output(&self) -> bool {
+        !self.out.is_empty()
+    }
+
+    /// Writes and flushes everything queued, then releases the buffer.
+    pub(super) fn poll_write_out(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        while self.written < self.out.len() {
+            let n = ready!(Pin::new(&mut self.io).poll_write(cx, &self.out[self.written..]))?;
+            if n == 0 {
+                return Poll::Ready(Err(io::ErrorKind::WriteZero.into()));
+            }
+            self.written += n;
+        }
+        ready!(Pin::new(&mut self.io).poll_flush(cx))?;
+        self.out = Vec::new();
+        self.written = 0;
+        Poll::Ready(Ok(()))
+    }
+
+    /// Writes what is queued and shuts the write side down.
+    pub(super) async fn finish(&mut self) -> io::Result<()> {
+        std::future::poll_fn(|cx| self.poll_write_out(cx)).await?;
+        std::future::poll_fn(|cx| Pin::new(&mut self.io).poll_shutdown(cx)).await
+    }
+}

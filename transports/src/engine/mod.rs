@@ -169,7 +169,8 @@ impl Engine {
             .ok_or(RequestError::UnknownTransport)?;
         transport.check(parts)?;
 
-        let Some(sid) = query.sid else {
+        // An empty `sid` is no sid, as in Node.
+        let Some(sid) = query.sid.filter(|sid| !sid.is_empty()) else {
             return self.handshake(transport, parts).await;
         };
         let session = sid

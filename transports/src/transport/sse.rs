@@ -6,7 +6,8 @@
 //! long-polling. The stream works behind buffering proxies: it says `X-Accel-Buffering: no`,
 //! each write is flushed, and an idle stream gets a comment every keep-alive interval. When
 //! the session upgrades to WebSocket the stream ends with a noop event, so the client must
-//! close its `EventSource` on that noop rather than let it reconnect.
+//! close its `EventSource` on that noop rather than let it reconnect. Should the upgrade fail
+//! after that, the client reopens the stream with a GET that names its session.
 
 use std::convert::Infallible;
 use std::pin::Pin;
@@ -42,37 +43,47 @@ impl Transport for Sse {
     }
 
     fn open(&self, session: Session, _parts: &mut Parts) -> Response<EngineBody> {
-        let keep_alive = session.engine().config.sse_keep_alive;
         let downstream = session
             .attach_downstream()
             .expect("a new session has no downstream yet");
-        let stream = EventStream {
-            session,
-            downstream,
-            keep_alive,
-            next_keep_alive: Box::pin(tokio::time::sleep(keep_alive)),
-            done: false,
-        };
-        let mut response = Response::new(EngineBody::stream(stream));
-        let headers = response.headers_mut();
-        headers.insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("text/event-stream"),
-        );
-        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-        headers.insert("x-accel-buffering", HeaderValue::from_static("no"));
-        response
+        event_stream(session, downstream)
     }
 
     fn serve<'a>(&'a self, session: Session, parts: &'a mut Parts, body: Bytes) -> ServeFuture<'a> {
         Box::pin(async move {
             match parts.method {
                 Method::POST => receive(&session, body, false),
-                // The stream belongs to the handshake; it cannot be reopened.
+                // Reopening the stream, after an upgrade that failed once the stream had ended;
+                // one stream at a time.
+                Method::GET => match session.attach_downstream() {
+                    Ok(downstream) => Ok(event_stream(session, downstream)),
+                    Err(_) => Err(RequestError::BadRequest),
+                },
                 _ => Err(RequestError::BadRequest),
             }
         })
     }
+}
+
+/// The `text/event-stream` response that streams the session's packets.
+fn event_stream(session: Session, downstream: Downstream) -> Response<EngineBody> {
+    let keep_alive = session.engine().config.sse_keep_alive;
+    let stream = EventStream {
+        session,
+        downstream,
+        keep_alive,
+        next_keep_alive: Box::pin(tokio::time::sleep(keep_alive)),
+        done: false,
+    };
+    let mut response = Response::new(EngineBody::stream(stream));
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/event-stream"),
+    );
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    headers.insert("x-accel-buffering", HeaderValue::from_static("no"));
+    response
 }
 
 /// The event stream of one session.

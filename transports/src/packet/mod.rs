@@ -178,6 +178,9 @@ pub enum DecodeError {
     /// A `b` packet did not hold valid base64.
     #[error("invalid base64 in binary packet")]
     InvalidBase64,
+    /// An SSE event of type `json` did not hold a JSON string.
+    #[error("SSE `json` event is not a JSON string")]
+    InvalidJsonEvent,
     /// A JSONP request body had no `d` field.
     #[error("JSONP body has no `d` field")]
     MissingJsonpData,

@@ -114,7 +114,7 @@ impl Decoder {
             data.pop();
             let data = if json {
                 let text: String =
-                    serde_json::from_slice(&data).map_err(|_| DecodeError::InvalidUtf8)?;
+                    serde_json::from_slice(&data).map_err(|_| DecodeError::InvalidJsonEvent)?;
                 text.into_bytes()
             } else {
                 data
@@ -214,7 +214,7 @@ mod tests {
         );
         assert_eq!(
             Decoder::new().push(b"event: json\ndata: 4\n\n"),
-            Err(DecodeError::InvalidUtf8)
+            Err(DecodeError::InvalidJsonEvent)
         );
     }
 }

@@ -5,6 +5,7 @@
 mod common;
 
 use common::{Http, Server, path, within};
+use tidings_transports::packet::websocket::encode_client_frame;
 use tidings_transports::{CloseReason, EngineConfig};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -20,26 +21,8 @@ const MASK: [u8; 4] = [0xa5, 0x01, 0x7e, 0xc3];
 /// A client frame with `first` as its first byte (FIN, RSV and opcode), masked unless `mask`
 /// is `None`.
 fn frame_with(first: u8, payload: &[u8], mask: Option<[u8; 4]>) -> Vec<u8> {
-    let mask_bit = if mask.is_some() { 0x80 } else { 0 };
-    let mut out = vec![first];
-    match payload.len() {
-        len @ 0..=125 => out.push(mask_bit | len as u8),
-        len @ 126..=0xFFFF => {
-            out.push(mask_bit | 126);
-            out.extend_from_slice(&(len as u16).to_be_bytes());
-        }
-        len => {
-            out.push(mask_bit | 127);
-            out.extend_from_slice(&(len as u64).to_be_bytes());
-        }
-    }
-    match mask {
-        Some(mask) => {
-            out.extend_from_slice(&mask);
-            out.extend(payload.iter().enumerate().map(|(i, b)| b ^ mask[i % 4]));
-        }
-        None => out.extend_from_slice(payload),
-    }
+    let mut out = Vec::new();
+    encode_client_frame(first, payload, mask, &mut out);
     out
 }
 

@@ -22,6 +22,8 @@
 
 #![no_main]
 
+mod chunks;
+
 use libfuzzer_sys::fuzz_target;
 use tidings_transports::packet::sse;
 use tidings_transports::{DecodeError, Message, Packet};
@@ -37,25 +39,9 @@ fuzz_target!(|input: &[u8]| {
     check_round_trip(stream, sizes);
 });
 
-/// Splits `bytes` into chunks whose sizes come from `sizes`, with an empty chunk before some.
+/// The stream in the chunks given by the input.
 fn chunks<'a>(bytes: &'a [u8], sizes: &[u8]) -> Vec<&'a [u8]> {
-    if sizes.is_empty() {
-        return vec![bytes];
-    }
-    let mut out = Vec::new();
-    let mut rest = bytes;
-    for &size in sizes.iter().cycle() {
-        if rest.is_empty() {
-            break;
-        }
-        if size >= 128 {
-            out.push(&[][..]);
-        }
-        let (chunk, tail) = rest.split_at(usize::from(size % 32 + 1).min(rest.len()));
-        out.push(chunk);
-        rest = tail;
-    }
-    out
+    chunks::split(bytes, sizes, true)
 }
 
 /// Feeds `chunks` to a new decoder, stopping at the first error.

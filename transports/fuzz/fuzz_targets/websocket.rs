@@ -16,8 +16,10 @@
 #![no_main]
 
 use bytes::Bytes;
+mod chunks;
+
 use libfuzzer_sys::fuzz_target;
-use tidings_transports::packet::websocket::{Decoder, Event, FrameError};
+use tidings_transports::packet::websocket::{Decoder, Event, FrameError, encode_client_frame};
 
 const LIMIT: usize = 4096;
 
@@ -30,22 +32,9 @@ fuzz_target!(|input: &[u8]| {
     check_round_trip(stream, sizes);
 });
 
-/// Splits `bytes` into chunks whose sizes come from `sizes`; empty bytes are one empty chunk.
+/// The stream in the chunks given by the input.
 fn chunks<'a>(bytes: &'a [u8], sizes: &[u8]) -> Vec<&'a [u8]> {
-    if sizes.is_empty() || bytes.is_empty() {
-        return vec![bytes];
-    }
-    let mut out = Vec::new();
-    let mut rest = bytes;
-    for &size in sizes.iter().cycle() {
-        if rest.is_empty() {
-            break;
-        }
-        let (chunk, tail) = rest.split_at(usize::from(size % 32 + 1).min(rest.len()));
-        out.push(chunk);
-        rest = tail;
-    }
-    out
+    chunks::split(bytes, sizes, false)
 }
 
 /// Every event of `parts`, fed in order, up to the first error.
@@ -58,7 +47,10 @@ fn decode(parts: &[&[u8]]) -> (Vec<Event>, Option<FrameError>) {
             match decoder.decode(&mut input) {
                 Ok(Some(event)) => events.push(event),
                 Ok(None) => {
-                    assert!(input.is_empty(), "the decoder stops only at the end of input");
+                    assert!(
+                        input.is_empty(),
+                        "the decoder stops only at the end of input"
+                    );
                     break;
                 }
                 Err(error) => return (events, Some(error)),
@@ -83,22 +75,8 @@ fn check_chunking(stream: &[u8], sizes: &[u8]) {
     assert_eq!(decode(&chunks(stream, sizes)), whole, "in chunks");
 }
 
-/// A masked client frame.
 fn frame(first: u8, payload: &[u8], mask: [u8; 4], out: &mut Vec<u8>) {
-    out.push(first);
-    match payload.len() {
-        len @ 0..=125 => out.push(0x80 | len as u8),
-        len @ 126..=0xFFFF => {
-            out.push(0x80 | 126);
-            out.extend_from_slice(&(len as u16).to_be_bytes());
-        }
-        len => {
-            out.push(0x80 | 127);
-            out.extend_from_slice(&(len as u64).to_be_bytes());
-        }
-    }
-    out.extend_from_slice(&mask);
-    out.extend(payload.iter().enumerate().map(|(i, b)| b ^ mask[i % 4]));
+    encode_client_frame(first, payload, Some(mask), out);
 }
 
 fn check_round_trip(stream: &[u8], sizes: &[u8]) {

@@ -316,19 +316,48 @@ pub fn encode(opcode: OpCode, payload: &[u8], out: &mut Vec<u8>) {
         OpCode::Pong => PONG,
     };
     out.reserve(MAX_SERVER_HEADER + payload.len());
-    out.push(0x80 | code);
-    match payload.len() {
-        len @ 0..=125 => out.push(len as u8),
-        len @ 126..=0xFFFF => {
-            out.push(126);
+    encode_header(0x80 | code, payload.len(), None, out);
+    out.extend_from_slice(payload);
+}
+
+/// Appends a frame as a client sends it, the inverse of [`Decoder`]: `first` is the frame's
+/// first byte as is (FIN, reserved bits, opcode), and the payload is masked with `mask`
+/// (sent in clear, without the mask bit, when `None`, which a server must refuse).
+///
+/// ```
+/// use tidings_transports::packet::websocket::{Decoder, Event, encode_client_frame};
+///
+/// let mut frame = Vec::new();
+/// encode_client_frame(0x81, b"4hi", Some([1, 2, 3, 4]), &mut frame);
+/// let mut input = &frame[..];
+/// assert_eq!(Decoder::new(64).decode(&mut input), Ok(Some(Event::Text("4hi".into()))));
+/// ```
+pub fn encode_client_frame(first: u8, payload: &[u8], mask: Option<[u8; 4]>, out: &mut Vec<u8>) {
+    encode_header(first, payload.len(), mask, out);
+    match mask {
+        Some(mask) => out.extend(payload.iter().enumerate().map(|(i, b)| b ^ mask[i % 4])),
+        None => out.extend_from_slice(payload),
+    }
+}
+
+/// Appends a frame header: the first byte, the length in its shortest form, the mask key.
+fn encode_header(first: u8, len: usize, mask: Option<[u8; 4]>, out: &mut Vec<u8>) {
+    let mask_bit = if mask.is_some() { 0x80 } else { 0 };
+    out.push(first);
+    match len {
+        0..=125 => out.push(mask_bit | len as u8),
+        126..=0xFFFF => {
+            out.push(mask_bit | 126);
             out.extend_from_slice(&(len as u16).to_be_bytes());
         }
-        len => {
-            out.push(127);
+        _ => {
+            out.push(mask_bit | 127);
             out.extend_from_slice(&(len as u64).to_be_bytes());
         }
     }
-    out.extend_from_slice(payload);
+    if let Some(mask) = mask {
+        out.extend_from_slice(&mask);
+    }
 }
 
 /// Appends a close frame with `code` and no reason to `out`.
@@ -342,20 +371,8 @@ mod tests {
 
     /// A client frame: masked with `mask`.
     fn frame(first: u8, payload: &[u8], mask: [u8; 4]) -> Vec<u8> {
-        let mut out = vec![first];
-        match payload.len() {
-            len @ 0..=125 => out.push(0x80 | len as u8),
-            len @ 126..=0xFFFF => {
-                out.push(0x80 | 126);
-                out.extend_from_slice(&(len as u16).to_be_bytes());
-            }
-            len => {
-                out.push(0x80 | 127);
-                out.extend_from_slice(&(len as u64).to_be_bytes());
-            }
-        }
-        out.extend_from_slice(&mask);
-        out.extend(payload.iter().enumerate().map(|(i, b)| b ^ mask[i % 4]));
+        let mut out = Vec::new();
+        encode_client_frame(first, payload, Some(mask), &mut out);
         out
     }
 

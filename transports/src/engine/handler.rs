@@ -8,7 +8,8 @@ use crate::Message;
 /// What the layer above Engine.IO (Socket.IO, or an application) does with sessions.
 ///
 /// The engine calls these from the task that moved the packet (a connection's task or a
-/// request's), so they must not block: hand slow work to a task of its own.
+/// request's), so they must not block: hand slow work to a task of its own. A panic in one of
+/// them is logged and contained: the session and its connection carry on.
 ///
 /// ```
 /// use http::request::Parts;

@@ -225,7 +225,8 @@ impl Engine {
             response.headers_mut().append(header::SET_COOKIE, value);
         }
         tracing::debug!(%sid, transport = transport.name(), "session opened");
-        self.shared.handler.on_open(&session, parts);
+        let handler = &self.shared.handler;
+        session.contain("on_open", || handler.on_open(&session, parts));
         Ok(response)
     }
 

@@ -9,6 +9,7 @@
 use std::any::Any;
 use std::collections::VecDeque;
 use std::fmt;
+use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::task::{Context, Poll, Waker};
 
@@ -227,7 +228,8 @@ impl Session {
         match packet {
             Packet::Message(message) => {
                 if !self.is_closed() {
-                    self.0.engine.handler.on_message(self, message);
+                    let handler = &self.0.engine.handler;
+                    self.contain("on_message", || handler.on_message(self, message));
                 }
             }
             Packet::Pong => {
@@ -442,7 +444,15 @@ impl Session {
             engine.sessions.remove(&self.0.id);
         }
         tracing::debug!(sid = %self.0.id, %reason, "session closed");
-        engine.handler.on_close(self, reason);
+        self.contain("on_close", || engine.handler.on_close(self, reason));
+    }
+
+    /// Runs a handler call; a panic in it is logged and goes no further, so the task that
+    /// moves this session's packets (and runs its heartbeat) survives it.
+    pub(crate) fn contain(&self, call: &str, f: impl FnOnce()) {
+        if std::panic::catch_unwind(AssertUnwindSafe(f)).is_err() {
+            tracing::error!(sid = %self.0.id, "the handler panicked in {call}");
+        }
     }
 
     pub(crate) fn engine(&self) -> &Arc<Shared> {

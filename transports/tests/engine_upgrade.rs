@@ -330,11 +330,23 @@ async fn closing_the_session_during_the_upgrade_ends_both_transports() {
     probe(&mut ws).await;
     server.post(&polling(&sid), b"1").await.assert_ok();
     assert_eq!(server.closed(&sid).await, CloseReason::TransportClose);
-    // The probing WebSocket can no longer finish the upgrade.
-    ws_send(&mut ws, WsMessage::text("5")).await;
+    // The probing WebSocket learns of it at once, without waiting for `5` or the timeout.
     let (before, code) = ws_closed(&mut ws).await;
     assert_eq!((before, code), (vec![], Some(1000)));
     assert!(server.engine.session(sid.parse().expect("sid")).is_none());
+}
+
+#[tokio::test]
+async fn a_shutdown_during_the_upgrade_closes_the_probe_as_going_away() {
+    let mut server =
+        Server::start(EngineConfig::default().upgrade_timeout(Duration::from_secs(30))).await;
+    let sid = server.handshake().await;
+    let mut ws = server.ws(&websocket(&sid)).await;
+    probe(&mut ws).await;
+    server.engine.close_all();
+    assert_eq!(server.closed(&sid).await, CloseReason::ServerClose);
+    let (before, code) = ws_closed(&mut ws).await;
+    assert_eq!((before, code), (vec![], Some(1001)));
 }
 
 /// A downstream transport being read while the session upgrades.

@@ -39,6 +39,8 @@ struct State {
     drainer: Option<Waker>,
     /// The heartbeat waiting for a pong or the close.
     heartbeat: Option<Waker>,
+    /// The connection taking over the session, waiting for the close during its probe.
+    upgrader: Option<Waker>,
     /// A pong arrived since the last ping.
     pong: bool,
     closed: Option<CloseReason>,
@@ -148,6 +150,7 @@ impl Session {
                 upgrade: Upgrade::None,
                 drainer: None,
                 heartbeat: None,
+                upgrader: None,
                 pong: false,
                 closed: None,
                 downstream: false,
@@ -360,15 +363,27 @@ impl Session {
         }
         state.upgrade = Upgrade::Done;
         state.transport = transport;
+        state.upgrader = None;
         let drainer = state.drainer.take();
         drop(state);
         wake(drainer);
         true
     }
 
+    /// Ready once the session closed, for the connection that probes an upgrade.
+    pub(crate) fn poll_closed_while_upgrading(&self, cx: &mut Context<'_>) -> Poll<()> {
+        let mut state = self.state();
+        if state.closed.is_some() {
+            return Poll::Ready(());
+        }
+        state.upgrader = Some(cx.waker().clone());
+        Poll::Pending
+    }
+
     /// The upgrade failed before it finished; the session stays on its transport.
     pub(crate) fn abort_upgrade(&self) {
         let mut state = self.state();
+        state.upgrader = None;
         if matches!(state.upgrade, Upgrade::Pending | Upgrade::Probed) {
             state.upgrade = Upgrade::None;
         }
@@ -429,9 +444,11 @@ impl Session {
         let linger = graceful && state.drainer.is_none();
         let drainer = state.drainer.take();
         let heartbeat = state.heartbeat.take();
+        let upgrader = state.upgrader.take();
         drop(state);
         wake(drainer);
         wake(heartbeat);
+        wake(upgrader);
 
         let engine = &self.0.engine;
         if linger && tokio::runtime::Handle::try_current().is_ok() {

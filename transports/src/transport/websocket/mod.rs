@@ -160,20 +160,22 @@ where
 {
     if upgrading {
         let timeout = session.engine().config.upgrade_timeout;
-        let upgraded = tokio::time::timeout(timeout, probe(&mut conn, &session))
-            .await
-            .unwrap_or(false);
-        if !upgraded {
+        let probed = tokio::select! {
+            upgraded = tokio::time::timeout(timeout, probe(&mut conn, &session)) => {
+                upgraded.unwrap_or(false)
+            }
+            () = poll_fn(|cx| session.poll_closed_while_upgrading(cx)) => false,
+        };
+        if !probed {
             tracing::debug!(sid = %session.id(), "upgrade failed");
             session.abort_upgrade();
-            conn.queue_close(1000);
+            conn.queue_close(close_code(&session));
             let _ = tokio::time::timeout(CLOSE_GRACE, conn.finish()).await;
             return;
         }
     }
     let code = match pump(&mut conn, &session, !upgrading).await {
-        Ok(()) if session.close_reason() == Some(CloseReason::ServerClose) => Some(1001),
-        Ok(()) => Some(1000),
+        Ok(()) => Some(close_code(&session)),
         Err(failure) => {
             session.close_with(failure.reason);
             failure.code
@@ -182,6 +184,16 @@ where
     if let Some(code) = code {
         conn.queue_close(code);
         let _ = tokio::time::timeout(CLOSE_GRACE, conn.finish()).await;
+    }
+}
+
+/// The close code for a connection that ends normally: 1001 ("going away") when the server
+/// shuts down, 1000 otherwise.
+fn close_code(session: &Session) -> u16 {
+    if session.close_reason() == Some(CloseReason::ServerClose) {
+        1001
+    } else {
+        1000
     }
 }
 

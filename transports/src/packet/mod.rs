@@ -15,7 +15,8 @@ pub mod websocket;
 use std::fmt;
 
 use bytes::Bytes;
-use tokio_tungstenite::tungstenite::Utf8Bytes;
+/// UTF-8 text in shared, reference-counted bytes: how text packets are held.
+pub use tungstenite::Utf8Bytes;
 
 /// A message carried by an Engine.IO session: text or binary.
 ///

@@ -7,7 +7,7 @@
 //! costs nothing here, whatever the size of the messages it once carried.
 
 use bytes::Bytes;
-use tokio_tungstenite::tungstenite::Utf8Bytes;
+use tungstenite::Utf8Bytes;
 
 /// The longest header of a server frame (unmasked, 64-bit length).
 pub const MAX_SERVER_HEADER: usize = 10;

@@ -15,15 +15,7 @@ async fn close_all_tells_every_client() {
     let ws_sid = common::open_sid(&ws_text(&mut ws).await);
 
     let polling_sid = server.handshake().await;
-    let mut get = Http::connect(server.addr).await;
-    get.send(
-        "GET",
-        &path(&format!("EIO=4&transport=polling&sid={polling_sid}")),
-        &[],
-        b"",
-    )
-    .await;
-    server.settle().await;
+    let mut get = server.pending_get(&polling_sid).await;
 
     // A polling session with nobody polling at the moment.
     let idle_sid = server.handshake().await;
@@ -99,15 +91,7 @@ async fn close_all_tells_every_client() {
 async fn a_pending_get_gets_the_close_packet() {
     let mut server = Server::with_defaults().await;
     let sid = server.handshake().await;
-    let mut get = Http::connect(server.addr).await;
-    get.send(
-        "GET",
-        &path(&format!("EIO=4&transport=polling&sid={sid}")),
-        &[],
-        b"",
-    )
-    .await;
-    server.settle().await;
+    let mut get = server.pending_get(&sid).await;
     server.engine.close_all();
     let response = get.response().await;
     assert_eq!((response.status, response.text().as_str()), (200, "1"));

@@ -3,57 +3,10 @@
 
 mod common;
 
-use std::collections::VecDeque;
 use std::time::Duration;
 
-use common::{Http, Server, path};
-use tidings_transports::packet::sse;
+use common::{Server, SseStream};
 use tidings_transports::{CloseReason, EngineConfig, Message, Packet};
-
-/// An open event stream.
-struct Stream {
-    http: Http,
-    decoder: sse::Decoder,
-    packets: VecDeque<Packet>,
-    /// Raw chunks, to look for comments.
-    raw: Vec<u8>,
-}
-
-impl Stream {
-    async fn open(server: &mut Server) -> (Stream, String) {
-        let mut http = Http::connect(server.addr).await;
-        http.send("GET", &path("EIO=4&transport=sse"), &[], b"")
-            .await;
-        let head = http.head().await;
-        assert_eq!(head.status, 200);
-        assert_eq!(head.header("transfer-encoding"), Some("chunked"));
-        let mut stream = Stream {
-            http,
-            decoder: sse::Decoder::new(),
-            packets: VecDeque::new(),
-            raw: Vec::new(),
-        };
-        let Some(Packet::Open(_)) = stream.next().await else {
-            panic!("the stream starts with the open packet");
-        };
-        let (sid, transport) = server.opened().await;
-        assert_eq!(transport, "sse");
-        (stream, sid)
-    }
-
-    /// The next packet; `None` at the end of the stream.
-    async fn next(&mut self) -> Option<Packet> {
-        loop {
-            if let Some(packet) = self.packets.pop_front() {
-                return Some(packet);
-            }
-            let chunk = self.http.chunk().await?;
-            self.raw.extend_from_slice(&chunk);
-            let packets = self.decoder.push(&chunk).expect("a valid event stream");
-            self.packets.extend(packets);
-        }
-    }
-}
 
 fn sse(sid: &str) -> String {
     format!("EIO=4&transport=sse&sid={sid}")
@@ -62,7 +15,8 @@ fn sse(sid: &str) -> String {
 #[tokio::test]
 async fn carries_every_kind_of_message() {
     let mut server = Server::with_defaults().await;
-    let (mut stream, sid) = Stream::open(&mut server).await;
+    let (mut stream, sid) = SseStream::open(&server).await;
+    assert_eq!(server.opened().await, (sid.clone(), "sse"));
     let messages = [
         Message::text("plain"),
         Message::text("two\nlines"),
@@ -101,7 +55,7 @@ async fn carries_every_kind_of_message() {
 async fn sends_keep_alive_comments_on_an_idle_stream() {
     let mut server =
         Server::start(EngineConfig::default().sse_keep_alive(Duration::from_millis(50))).await;
-    let (mut stream, sid) = Stream::open(&mut server).await;
+    let (mut stream, sid) = SseStream::open(&server).await;
     // Comments carry no packet: wait for the raw bytes.
     let before = stream.raw.len();
     while stream
@@ -122,7 +76,7 @@ async fn sends_keep_alive_comments_on_an_idle_stream() {
 #[tokio::test]
 async fn an_abandoned_stream_closes_the_session() {
     let mut server = Server::with_defaults().await;
-    let (stream, sid) = Stream::open(&mut server).await;
+    let (stream, sid) = SseStream::open(&server).await;
     drop(stream);
     assert_eq!(server.closed(&sid).await, CloseReason::TransportClose);
     server
@@ -134,7 +88,7 @@ async fn an_abandoned_stream_closes_the_session() {
 #[tokio::test]
 async fn a_close_packet_ends_the_stream_with_a_noop() {
     let mut server = Server::with_defaults().await;
-    let (mut stream, sid) = Stream::open(&mut server).await;
+    let (mut stream, sid) = SseStream::open(&server).await;
     server.post(&sse(&sid), b"1").await.assert_ok();
     assert_eq!(stream.next().await, Some(Packet::Noop));
     assert_eq!(stream.next().await, None);
@@ -144,7 +98,7 @@ async fn a_close_packet_ends_the_stream_with_a_noop() {
 #[tokio::test]
 async fn a_forced_close_sends_the_queue_then_a_close_packet() {
     let mut server = Server::with_defaults().await;
-    let (mut stream, sid) = Stream::open(&mut server).await;
+    let (mut stream, sid) = SseStream::open(&server).await;
     let session = server
         .engine
         .session(sid.parse().expect("sid"))
@@ -163,7 +117,7 @@ async fn a_forced_close_sends_the_queue_then_a_close_packet() {
 #[tokio::test]
 async fn a_malformed_post_ends_the_stream_with_a_close() {
     let mut server = Server::with_defaults().await;
-    let (mut stream, sid) = Stream::open(&mut server).await;
+    let (mut stream, sid) = SseStream::open(&server).await;
     server
         .post(&sse(&sid), b"4ok\x1e9")
         .await
@@ -181,7 +135,7 @@ async fn ping_and_pong_over_sse() {
             .ping_timeout(Duration::from_millis(100)),
     )
     .await;
-    let (mut stream, sid) = Stream::open(&mut server).await;
+    let (mut stream, sid) = SseStream::open(&server).await;
     for round in 0..3 {
         assert_eq!(stream.next().await, Some(Packet::Ping), "round {round}");
         server.post(&sse(&sid), b"3").await.assert_ok();

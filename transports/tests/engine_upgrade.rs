@@ -6,10 +6,9 @@ mod common;
 use std::time::Duration;
 
 use common::{
-    FLOOD, FLOOD_AFTER_UPGRADE, FLOOD_END, Http, Server, Ws, packets, path, ws_closed, ws_next,
-    ws_send, ws_text,
+    FLOOD, FLOOD_AFTER_UPGRADE, FLOOD_END, Http, Server, SseStream, Ws, packets, path, ws_closed,
+    ws_next, ws_send, ws_text,
 };
-use tidings_transports::packet::sse;
 use tidings_transports::{CloseReason, EngineConfig, Message, Packet};
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
@@ -28,48 +27,6 @@ fn websocket(sid: &str) -> String {
 async fn probe(ws: &mut Ws) {
     ws_send(ws, WsMessage::text("2probe")).await;
     assert_eq!(ws_text(ws).await, "3probe");
-}
-
-/// An SSE session: the stream's connection and its decoder.
-struct SseStream {
-    http: Http,
-    decoder: sse::Decoder,
-    pending: std::collections::VecDeque<Packet>,
-}
-
-impl SseStream {
-    /// A stream for `query`, once its response head said 200.
-    async fn connect(server: &Server, query: &str) -> SseStream {
-        let mut http = Http::connect(server.addr).await;
-        http.send("GET", &path(query), &[], b"").await;
-        assert_eq!(http.head().await.status, 200);
-        SseStream {
-            http,
-            decoder: sse::Decoder::new(),
-            pending: Default::default(),
-        }
-    }
-
-    async fn open(server: &Server) -> (SseStream, String) {
-        let mut stream = SseStream::connect(server, "EIO=4&transport=sse").await;
-        let Some(Packet::Open(json)) = stream.next().await else {
-            panic!("the stream starts with the open packet");
-        };
-        let sid = common::open_sid(json.as_str());
-        (stream, sid)
-    }
-
-    /// The next packet; `None` when the stream ended.
-    async fn next(&mut self) -> Option<Packet> {
-        loop {
-            if let Some(packet) = self.pending.pop_front() {
-                return Some(packet);
-            }
-            let chunk = self.http.chunk().await?;
-            self.pending
-                .extend(self.decoder.push(&chunk).expect("a valid event stream"));
-        }
-    }
 }
 
 #[tokio::test]

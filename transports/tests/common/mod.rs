@@ -1,5 +1,6 @@
 //! Shared helpers of the engine's integration tests: an in-process server on `127.0.0.1:0`
-//! with a recording echo handler, a raw HTTP/1.1 client and a raw WebSocket client.
+//! with a recording echo handler, a raw HTTP/1.1 client, an SSE stream client and a raw
+//! WebSocket client.
 //!
 //! Every wait has a deadline ([`DEADLINE`]) so a broken server fails a test instead of hanging
 //! it; nothing sleeps to guess when the server is done.
@@ -230,6 +231,15 @@ impl Server {
     /// one thread: by the time this returns, every request written before it has been read
     /// and dispatched by the server (a connection ready to read is polled long before the
     /// several turns of the scheduler a new connection and its answer take).
+    /// A polling GET for `sid`, sent and waiting at the server.
+    pub(crate) async fn pending_get(&self, sid: &str) -> Http {
+        let mut get = Http::connect(self.addr).await;
+        let query = format!("EIO=4&transport=polling&sid={sid}");
+        get.send("GET", &path(&query), &[], b"").await;
+        self.settle().await;
+        get
+    }
+
     pub(crate) async fn settle(&self) {
         let response = Http::connect(self.addr)
             .await
@@ -603,6 +613,55 @@ pub(crate) async fn ws_closed(ws: &mut Ws) -> (Vec<WsMessage>, Option<u16>) {
             Some(WsMessage::Close(frame)) => return (before, frame.map(|f| u16::from(f.code))),
             Some(message) => before.push(message),
             None => return (before, None),
+        }
+    }
+}
+
+/// An SSE event stream, read with the crate's own event-stream decoder.
+pub(crate) struct SseStream {
+    pub(crate) http: Http,
+    pub(crate) decoder: tidings_transports::packet::sse::Decoder,
+    packets: std::collections::VecDeque<tidings_transports::Packet>,
+    /// Every byte of the stream so far, to look for comments.
+    pub(crate) raw: Vec<u8>,
+}
+
+impl SseStream {
+    /// The stream that answers a GET with `query`, once its head said 200, chunked.
+    pub(crate) async fn connect(server: &Server, query: &str) -> SseStream {
+        let mut http = Http::connect(server.addr).await;
+        http.send("GET", &path(query), &[], b"").await;
+        let head = http.head().await;
+        assert_eq!(head.status, 200);
+        assert_eq!(head.header("transfer-encoding"), Some("chunked"));
+        SseStream {
+            http,
+            decoder: Default::default(),
+            packets: Default::default(),
+            raw: Vec::new(),
+        }
+    }
+
+    /// A new SSE session: its stream, past the open packet, and its sid.
+    pub(crate) async fn open(server: &Server) -> (SseStream, String) {
+        let mut stream = SseStream::connect(server, "EIO=4&transport=sse").await;
+        let Some(tidings_transports::Packet::Open(json)) = stream.next().await else {
+            panic!("the stream starts with the open packet");
+        };
+        let sid = open_sid(json.as_str());
+        (stream, sid)
+    }
+
+    /// The next packet; `None` at the end of the stream.
+    pub(crate) async fn next(&mut self) -> Option<tidings_transports::Packet> {
+        loop {
+            if let Some(packet) = self.packets.pop_front() {
+                return Some(packet);
+            }
+            let chunk = self.http.chunk().await?;
+            self.raw.extend_from_slice(&chunk);
+            let packets = self.decoder.push(&chunk).expect("a valid event stream");
+            self.packets.extend(packets);
         }
     }
 }

@@ -1,18 +1,9 @@
 // Closing a session with the official engine.io-client: the server's close reaches the client
 // after what was queued before it, and a client's close ends the session on the server.
-import { after, afterEach, before, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { setTimeout as sleep } from "node:timers/promises";
-import { startServer } from "../lib/server.mjs";
-import {
-  Clients,
-  MODES,
-  RELAXED_HEARTBEAT,
-  nextEvent,
-  nextMessages,
-  pollRaw,
-  upgraded,
-} from "../lib/engineio.mjs";
+import { MODES, RELAXED_HEARTBEAT, nextEvent, nextMessages, pollRaw, upgraded, useTestbed } from "../lib/engineio.mjs";
 
 const UNKNOWN_SID = { code: 1, message: "Session ID unknown" };
 
@@ -30,13 +21,7 @@ async function forgotten(url, sid, { timeout = 2_000 } = {}) {
 }
 
 describe("close", () => {
-  let server;
-  const clients = new Clients();
-  before(async () => {
-    server = await startServer("engineio-testbed", RELAXED_HEARTBEAT);
-  });
-  afterEach(() => clients.closeAll());
-  after(() => server.stop());
+  const { server, clients } = useTestbed(RELAXED_HEARTBEAT);
 
   for (const [mode, transports] of Object.entries(MODES)) {
     it(`a server-side close reaches the client after the queued messages (${mode})`, async () => {

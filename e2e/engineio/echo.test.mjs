@@ -1,15 +1,8 @@
 // Text and binary messages both ways with the official engine.io-client, in every mode:
 // awkward text, empty messages, large messages, Buffers, and order.
-import { after, afterEach, before, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { startServer } from "../lib/server.mjs";
-import {
-  Clients,
-  MODES,
-  RELAXED_HEARTBEAT,
-  nextMessages,
-  upgraded,
-} from "../lib/engineio.mjs";
+import { MODES, RELAXED_HEARTBEAT, nextMessages, upgraded, useTestbed } from "../lib/engineio.mjs";
 
 /** ~500 KB of text, with multi-byte characters at both ends and in the middle. */
 const LARGE_TEXT = `é€😀${"abcdefghij".repeat(25_000)}\u2028${"klmnopqrst".repeat(25_000)}😀€é`;
@@ -40,13 +33,7 @@ function assertBinary(received, sent, what) {
 }
 
 describe("echo with engine.io-client", () => {
-  let server;
-  const clients = new Clients();
-  before(async () => {
-    server = await startServer("engineio-testbed", RELAXED_HEARTBEAT);
-  });
-  afterEach(() => clients.closeAll());
-  after(() => server.stop());
+  const { server, clients } = useTestbed(RELAXED_HEARTBEAT);
 
   for (const [mode, transports] of Object.entries(MODES)) {
     it(`echoes awkward text unchanged (${mode})`, async () => {

@@ -1,10 +1,9 @@
 // The server's heartbeat with the official engine.io-client: a client that answers pings stays
 // connected however long it is idle. Time is what is tested here, so this file sleeps.
-import { after, afterEach, before, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { setTimeout as sleep } from "node:timers/promises";
-import { startServer } from "../lib/server.mjs";
-import { Clients, MODES, nextEvent, nextMessages, upgraded } from "../lib/engineio.mjs";
+import { MODES, nextEvent, nextMessages, upgraded, useTestbed } from "../lib/engineio.mjs";
 
 const PING_INTERVAL = 300;
 const PING_TIMEOUT = 200;
@@ -12,16 +11,10 @@ const PING_TIMEOUT = 200;
 const IDLE = 4 * PING_INTERVAL + 100;
 
 describe("heartbeat keeps an idle session alive", () => {
-  let server;
-  const clients = new Clients();
-  before(async () => {
-    server = await startServer("engineio-testbed", {
+  const { server, clients } = useTestbed({
       PING_INTERVAL: String(PING_INTERVAL),
       PING_TIMEOUT: String(PING_TIMEOUT),
     });
-  });
-  afterEach(() => clients.closeAll());
-  after(() => server.stop());
 
   for (const [mode, transports] of Object.entries(MODES)) {
     it(`stays open for more than three ping intervals while idle (${mode})`, async () => {

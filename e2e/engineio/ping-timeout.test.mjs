@@ -1,9 +1,8 @@
 // A client that stops answering pings is closed by the server, pingTimeout after the ping it
 // ignored, long before the client's own timer would have given up.
-import { after, afterEach, before, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { startServer } from "../lib/server.mjs";
-import { Clients, MODES, nextEvent, pollRaw, upgraded } from "../lib/engineio.mjs";
+import { MODES, nextEvent, pollRaw, upgraded, useTestbed } from "../lib/engineio.mjs";
 
 const PING_INTERVAL = 300;
 const PING_TIMEOUT = 200;
@@ -31,16 +30,10 @@ function mutePongs(socket) {
 }
 
 describe("ping timeout", () => {
-  let server;
-  const clients = new Clients();
-  before(async () => {
-    server = await startServer("engineio-testbed", {
+  const { server, clients } = useTestbed({
       PING_INTERVAL: String(PING_INTERVAL),
       PING_TIMEOUT: String(PING_TIMEOUT),
     });
-  });
-  afterEach(() => clients.closeAll());
-  after(() => server.stop());
 
   for (const [mode, transports] of Object.entries(MODES)) {
     it(`the server closes a client that stops answering pings (${mode})`, async () => {

@@ -1,17 +1,8 @@
 // Polling then upgrade with the official engine.io-client: 10,000 messages each way cross the
 // upgrade exactly once and in order.
-import { after, afterEach, before, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { startServer } from "../lib/server.mjs";
-import {
-  Clients,
-  MODES,
-  RELAXED_HEARTBEAT,
-  firstDifference,
-  nextEvent,
-  nextMessages,
-  numbers,
-} from "../lib/engineio.mjs";
+import { MODES, RELAXED_HEARTBEAT, firstDifference, nextEvent, nextMessages, numbers, useTestbed } from "../lib/engineio.mjs";
 
 const COUNT = 10_000;
 /** Messages sent per event-loop turn, so the sending spans the upgrade. */
@@ -20,13 +11,7 @@ const CHUNK = 20;
 const BEFORE_UPGRADE_MAX = COUNT / 2;
 
 describe("upgrade from polling to websocket", () => {
-  let server;
-  const clients = new Clients();
-  before(async () => {
-    server = await startServer("engineio-testbed", RELAXED_HEARTBEAT);
-  });
-  afterEach(() => clients.closeAll());
-  after(() => server.stop());
+  const { server, clients } = useTestbed(RELAXED_HEARTBEAT);
 
   it("starts on polling, upgrades, and the server then reports websocket", async () => {
     const socket = clients.socket(server.url, MODES["polling then upgrade"]);

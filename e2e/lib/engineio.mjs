@@ -1,5 +1,7 @@
 // Helpers for driving the official engine.io-client against the testbed.
+import { after, afterEach, before } from "node:test";
 import { Socket } from "engine.io-client";
+import { startServer } from "./server.mjs";
 
 /** The three ways a client can use the server. */
 export const MODES = {
@@ -151,4 +153,25 @@ export function firstDifference(received, expected) {
 export async function pollRaw(url, sid) {
   const response = await fetch(`${url}/engine.io/?EIO=4&transport=polling&sid=${sid}`);
   return { status: response.status, body: await response.text() };
+}
+
+/**
+ * Starts `engineio-testbed` with `env` for the enclosing suite, closes the suite's clients
+ * after each test and stops the server after the suite. Returns `{ server, clients }`;
+ * `server.url` is valid once the suite runs.
+ */
+export function useTestbed(env) {
+  const clients = new Clients();
+  let started;
+  const server = {
+    get url() {
+      return started.url;
+    },
+  };
+  before(async () => {
+    started = await startServer("engineio-testbed", env);
+  });
+  afterEach(() => clients.closeAll());
+  after(() => started.stop());
+  return { server, clients };
 }

@@ -158,32 +158,35 @@ async fn drive<IO>(mut conn: Connection<IO>, session: Session, upgrading: bool)
 where
     IO: AsyncRead + AsyncWrite + Unpin,
 {
-    if upgrading {
-        let timeout = session.engine().config.upgrade_timeout;
-        let probed = tokio::select! {
-            upgraded = tokio::time::timeout(timeout, probe(&mut conn, &session)) => {
-                upgraded.unwrap_or(false)
+    let code = if upgrading && !take_over(&mut conn, &session).await {
+        tracing::debug!(sid = %session.id(), "upgrade failed");
+        session.abort_upgrade();
+        Some(close_code(&session))
+    } else {
+        match pump(&mut conn, &session, !upgrading).await {
+            Ok(()) => Some(close_code(&session)),
+            Err(failure) => {
+                session.close_with(failure.reason);
+                failure.code
             }
-            () = poll_fn(|cx| session.poll_closed_while_upgrading(cx)) => false,
-        };
-        if !probed {
-            tracing::debug!(sid = %session.id(), "upgrade failed");
-            session.abort_upgrade();
-            conn.queue_close(close_code(&session));
-            let _ = tokio::time::timeout(CLOSE_GRACE, conn.finish()).await;
-            return;
-        }
-    }
-    let code = match pump(&mut conn, &session, !upgrading).await {
-        Ok(()) => Some(close_code(&session)),
-        Err(failure) => {
-            session.close_with(failure.reason);
-            failure.code
         }
     };
     if let Some(code) = code {
         conn.queue_close(code);
         let _ = tokio::time::timeout(CLOSE_GRACE, conn.finish()).await;
+    }
+}
+
+/// Runs the probe until the client switches (true), or until it fails, times out or the
+/// session closes (false).
+async fn take_over<IO>(conn: &mut Connection<IO>, session: &Session) -> bool
+where
+    IO: AsyncRead + AsyncWrite + Unpin,
+{
+    let timeout = session.engine().config.upgrade_timeout;
+    tokio::select! {
+        upgraded = tokio::time::timeout(timeout, probe(conn, session)) => upgraded.unwrap_or(false),
+        () = poll_fn(|cx| session.poll_closed_while_upgrading(cx)) => false,
     }
 }
 

@@ -1,10 +1,11 @@
-// Measures a server's resident memory per idle Engine.IO WebSocket session.
+// Measures a server's resident memory per idle WebSocket connection.
 //
-//   node e2e/tools/idle-memory.mjs [connections] [binary]
+//   node e2e/tools/idle-memory.mjs [connections] [binary] [engineio|socketio]
 //
 // Starts `binary` (default engineio-testbed, built in target/release if present) on a free
-// port with the default 25 s ping interval, reads its RSS from /proc, opens the sessions over
-// raw WebSockets (each waits for its open packet), lets the server settle, reads RSS again
+// port with the default 25 s ping interval, reads its RSS from /proc, opens the connections
+// over raw WebSockets (each waits for its open packet, and with `socketio` also joins the
+// main namespace and waits for the CONNECT reply), lets the server settle, reads RSS again
 // and prints (after - before) / connections. Run with `ulimit -n` above 2 × connections.
 import { readFileSync } from "node:fs";
 import WebSocket from "ws";
@@ -12,6 +13,7 @@ import { startServer } from "../lib/server.mjs";
 
 const count = Number(process.argv[2] ?? 5000);
 const name = process.argv[3] ?? "engineio-testbed";
+const socketio = process.argv[4] === "socketio";
 process.env.TIDINGS_PROFILE ??= "release";
 
 const rss = (pid) => {
@@ -21,7 +23,8 @@ const rss = (pid) => {
 const settle = () => new Promise((resolve) => setTimeout(resolve, 1000));
 
 const server = await startServer(name, { PING_INTERVAL: "25000", PING_TIMEOUT: "20000" });
-const url = `ws://127.0.0.1:${server.port}/engine.io/?EIO=4&transport=websocket`;
+const path = socketio ? "socket.io" : "engine.io";
+const url = `ws://127.0.0.1:${server.port}/${path}/?EIO=4&transport=websocket`;
 
 // Warm up the allocator and the runtime's worker threads with a first batch, closed again.
 const open = (n) =>
@@ -30,8 +33,13 @@ const open = (n) =>
       new Promise((resolve, reject) => {
         const ws = new WebSocket(url);
         ws.on("error", reject);
-        ws.once("message", () => resolve(ws));
-        ws.on("message", (data) => data.toString() === "2" && ws.send("3"));
+        ws.on("message", (data) => {
+          const text = data.toString();
+          if (text === "2") ws.send("3");
+          else if (!socketio) resolve(ws);
+          else if (text.startsWith("0")) ws.send("40");
+          else if (text.startsWith("40")) resolve(ws);
+        });
       }),
     ),
   );

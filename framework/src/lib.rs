@@ -1,8 +1,82 @@
-//! Tidings: a Socket.IO v5 server framework over the Engine.IO engine of
-//! [`tidings-transports`](https://docs.rs/tidings-transports).
+//! Tidings: a Socket.IO v5 server for Rust, on the Engine.IO engine of
+//! [`tidings-transports`](tidings_transports).
 //!
-//! The server API (namespaces, rooms, events, acks, middleware) is being built on top of the
-//! protocol pieces here; so far: the [`parser`]s that turn Socket.IO packets into Engine.IO
-//! messages and back.
+//! The official `socket.io-client` (and every other Socket.IO v5 client) connects to it
+//! unchanged: namespaces, rooms, events with acks, binary data, middleware, and broadcasts
+//! through a pluggable [`Adapter`].
+//!
+//! # Quick start
+//!
+//! ```no_run
+//! use serde::{Deserialize, Serialize};
+//! use tidings::{AckSender, Data, Io, Socket};
+//!
+//! #[derive(Deserialize, Serialize)]
+//! struct Message {
+//!     room: String,
+//!     text: String,
+//! }
+//!
+//! #[tokio::main]
+//! async fn main() -> std::io::Result<()> {
+//!     let io = Io::builder().build();
+//!     io.ns("/", |socket: Socket| {
+//!         socket.on("join", |socket: Socket, Data(room): Data<String>, ack: AckSender| {
+//!             socket.join(room.as_str());
+//!             let _ = ack.send("joined");
+//!         });
+//!         socket.on("message", |socket: Socket, Data(message): Data<Message>| async move {
+//!             let _ = socket.to(message.room.as_str()).emit("message", &message);
+//!         });
+//!     });
+//!     let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
+//!     tidings::serve(listener, io.service()).await;
+//!     Ok(())
+//! }
+//! ```
+//!
+//! # Layout
+//! - [`Io`] and [`IoBuilder`]: the server, its settings, and mounting it (standalone with
+//!   [`serve`], or in a tower stack with [`Io::layer`]).
+//! - [`Namespace`] and [`Socket`]: handlers, emits, acks, rooms, middleware.
+//! - [`BroadcastOperators`]: emits and operations on many sockets.
+//! - The extractors handlers take: [`Data`], [`TryData`], [`Bin`], [`AckSender`],
+//!   [`State`], [`Event`], [`Payload`], [`DisconnectReason`].
+//! - [`adapter`]: the [`Adapter`] trait and the in-memory [`LocalAdapter`].
+//! - [`parser`]: the JSON and msgpack packet codecs.
+//!
+//! The guide to the server API, and the correspondence with Node's socket.io server, are in
+//! the repository's `docs/server.md` and `docs/coming-from-node.md`.
 
+pub mod adapter;
+mod client;
+mod error;
+mod handler;
+mod io;
+mod namespace;
+mod operators;
 pub mod parser;
+mod payload;
+mod socket;
+mod sync;
+
+pub use adapter::{Adapter, BroadcastAcks, LocalAdapter, Room};
+pub use error::{AckError, BroadcastAckError, ConnectError, EmitError};
+pub use handler::{
+    AckSender, Bin, Context, Data, Event, FromContext, Handler, Middleware, MiddlewareFuture,
+    State, TryData,
+};
+pub use io::{DynamicNamespace, Io, IoBuilder};
+pub use namespace::{LocalNamespace, Namespace, ServerReply};
+pub use operators::{BroadcastOperators, IntoRooms};
+pub use parser::Parser;
+pub use payload::{Binary, DataError, Payload, SerializeError};
+pub use socket::{
+    AckFuture, DisconnectReason, EventPacket, Handshake, Rejected, RemoteSocket, Socket,
+};
+pub use tidings_transports::{EngineConfig, Sid, serve};
+
+/// The server guide's examples, compiled as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/server.md")]
+struct ServerGuide;

@@ -52,7 +52,7 @@ mod transport;
 
 pub use engine::{
     AllowFuture, CloseReason, Cors, Engine, EngineConfig, Handler, InvalidSid, RequestError,
-    SendError, Session, SessionCookie, Sid,
+    SendError, Session, SessionClosed, SessionCookie, Sid,
 };
 pub use packet::{DecodeError, Message, Packet};
 pub use service::{EngineBody, EngineLayer, EngineService, NotFound, PeerAddr, serve};

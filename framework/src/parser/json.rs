@@ -18,37 +18,12 @@ use bytes::Bytes;
 use serde::de::IgnoredAny;
 use serde_json::value::RawValue;
 
+use super::RESERVED_EVENTS;
+pub use super::{MAX_ACK_ID, PacketKind, ParseError};
+
 /// The most attachments a binary packet may announce, unless configured otherwise (Node's
 /// default too).
 pub const DEFAULT_MAX_ATTACHMENTS: usize = 10;
-
-/// The largest ack id: the largest integer a JavaScript number holds exactly.
-pub const MAX_ACK_ID: u64 = (1 << 53) - 1;
-
-/// Event names the protocol keeps for itself; a client may not send them.
-const RESERVED_EVENTS: [&str; 6] = [
-    "connect",
-    "connect_error",
-    "disconnect",
-    "disconnecting",
-    "newListener",
-    "removeListener",
-];
-
-/// What a packet does.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum PacketKind {
-    /// `0`: connect to a namespace (client), or accept the connection (server).
-    Connect,
-    /// `1`: leave a namespace.
-    Disconnect,
-    /// `2` (`5` with attachments): an event.
-    Event,
-    /// `3` (`6` with attachments): the answer to an event that asked for one.
-    Ack,
-    /// `4`: the server refused the connection to a namespace.
-    ConnectError,
-}
 
 /// A Socket.IO packet as the default parser carries it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -63,43 +38,6 @@ pub struct Packet {
     pub data: Option<String>,
     /// The binary attachments, in placeholder order (events and acks only).
     pub attachments: Vec<Bytes>,
-}
-
-/// Why a client's packet was refused; the client is then disconnected.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum ParseError {
-    /// The packet was empty.
-    #[error("empty packet")]
-    Empty,
-    /// The packet type was not `0` to `6`.
-    #[error("unknown packet type")]
-    UnknownType,
-    /// A binary packet's attachment count was missing or not a number followed by `-`.
-    #[error("malformed attachment count")]
-    BadAttachmentCount,
-    /// A binary packet announced more attachments than allowed.
-    #[error("too many attachments")]
-    TooManyAttachments,
-    /// The ack id was over [`MAX_ACK_ID`].
-    #[error("ack id out of range")]
-    BadAckId,
-    /// The data was not valid JSON.
-    #[error("data is not valid JSON")]
-    InvalidJson,
-    /// The data did not fit the packet type (an event without a string name, a reserved
-    /// event name, a connect with an array, …).
-    #[error("data does not fit the packet type")]
-    InvalidPayload,
-    /// A placeholder named an attachment that does not exist.
-    #[error("a placeholder names no attachment")]
-    BadPlaceholder,
-    /// A text packet came while a binary packet still waited for attachments.
-    #[error("text packet while attachments were awaited")]
-    UnexpectedText,
-    /// Binary data came with no binary packet waiting for it.
-    #[error("binary data without a binary packet")]
-    UnexpectedBinary,
 }
 
 /// Appends the text of `packet` to `out`; its attachments are sent after it, one binary
@@ -120,9 +58,30 @@ pub enum ParseError {
 /// assert_eq!(out, r#"3/admin,13["bar"]"#);
 /// ```
 pub fn encode(packet: &Packet, out: &mut String) {
-    let binary = matches!(packet.kind, PacketKind::Event | PacketKind::Ack)
-        && !packet.attachments.is_empty();
-    out.push(match (packet.kind, binary) {
+    write_header(
+        packet.kind,
+        packet.attachments.len(),
+        &packet.namespace,
+        packet.id,
+        out,
+    );
+    if let Some(data) = &packet.data {
+        out.push_str(data);
+    }
+}
+
+/// Appends the header of a packet, everything before its data. Only events and acks carry
+/// attachments; others ignore the count.
+pub(crate) fn write_header(
+    kind: PacketKind,
+    attachments: usize,
+    namespace: &str,
+    id: Option<u64>,
+    out: &mut String,
+) {
+    use std::fmt::Write;
+    let binary = matches!(kind, PacketKind::Event | PacketKind::Ack) && attachments > 0;
+    out.push(match (kind, binary) {
         (PacketKind::Connect, _) => '0',
         (PacketKind::Disconnect, _) => '1',
         (PacketKind::Event, false) => '2',
@@ -132,18 +91,14 @@ pub fn encode(packet: &Packet, out: &mut String) {
         (PacketKind::Ack, true) => '6',
     });
     if binary {
-        out.push_str(&packet.attachments.len().to_string());
-        out.push('-');
+        let _ = write!(out, "{attachments}-");
     }
-    if packet.namespace != "/" {
-        out.push_str(&packet.namespace);
+    if namespace != "/" {
+        out.push_str(namespace);
         out.push(',');
     }
-    if let Some(id) = packet.id {
-        out.push_str(&id.to_string());
-    }
-    if let Some(data) = &packet.data {
-        out.push_str(data);
+    if let Some(id) = id {
+        let _ = write!(out, "{id}");
     }
 }
 

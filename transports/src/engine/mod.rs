@@ -26,7 +26,7 @@ pub use self::error::RequestError;
 pub use self::handler::{CloseReason, Handler};
 use self::query::Query;
 pub(crate) use self::session::Downstream;
-pub use self::session::{SendError, Session};
+pub use self::session::{SendError, Session, SessionClosed};
 pub use self::sid::{InvalidSid, Sid};
 use crate::Packet;
 use crate::service::{EngineBody, EngineLayer, EngineService, NotFound};

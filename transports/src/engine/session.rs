@@ -72,6 +72,11 @@ impl fmt::Debug for SendError {
     }
 }
 
+/// The session is closed: [`Session::send_all`] queued nothing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("the session is closed")]
+pub struct SessionClosed;
+
 /// The client sent a packet it must not send on this transport.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("unexpected {0:?} packet from the client")]
@@ -181,6 +186,12 @@ impl Session {
         self.state().closed
     }
 
+    /// How many packets wait to be sent to the client. A transport that keeps up leaves
+    /// none: long-polling between two requests, or a slow client, leaves some.
+    pub fn queued(&self) -> usize {
+        self.state().queue.len()
+    }
+
     /// Queues a message for the client. It never waits: the transport sends what is queued
     /// as soon as it can, all of it in one write.
     ///
@@ -193,6 +204,26 @@ impl Session {
             return Err(SendError(message));
         }
         state.queue.push_back(Packet::Message(message));
+        let drainer = state.drainer.take();
+        drop(state);
+        wake(drainer);
+        Ok(())
+    }
+
+    /// Queues several messages for the client as one unit: no message another task sends can
+    /// come between them (a Socket.IO packet and its binary attachments, say). Cloning a
+    /// [`Message`] is cheap, so one slice can go to many sessions.
+    ///
+    /// # Errors
+    /// [`SessionClosed`] once the session has closed; then none of them was queued.
+    pub fn send_all(&self, messages: &[Message]) -> Result<(), SessionClosed> {
+        let mut state = self.state();
+        if state.closed.is_some() {
+            return Err(SessionClosed);
+        }
+        state
+            .queue
+            .extend(messages.iter().cloned().map(Packet::Message));
         let drainer = state.drainer.take();
         drop(state);
         wake(drainer);

@@ -1,0 +1,41 @@
+//! The bench contract (namespace `/`), with the default configuration: `echo` acks with its
+//! arguments, `join` joins a room then acks `"ok"`, `bcast` emits `msg` with its `data` to
+//! every socket in its `room`.
+
+use serde::Deserialize;
+use tidings::{AckSender, Data, Io, Payload, Socket};
+
+/// What `bcast` carries: the room, and the data to send there as is.
+#[derive(Deserialize)]
+struct Bcast {
+    room: String,
+    data: Box<serde_json::value::RawValue>,
+}
+
+#[tokio::main]
+async fn main() -> std::io::Result<()> {
+    tidings_examples::init_tracing();
+    let io = Io::builder().build();
+    io.ns("/", |socket: Socket| {
+        socket.on("echo", |args: Payload, ack: AckSender| {
+            let _ = ack.send(&args);
+        });
+        socket.on(
+            "join",
+            |socket: Socket, Data(room): Data<String>, ack: AckSender| {
+                socket.join(room);
+                let _ = ack.send("ok");
+            },
+        );
+        socket.on("bcast", |socket: Socket, Data(bcast): Data<Bcast>| {
+            let _ = socket.ns().to(bcast.room).emit("msg", &bcast.data);
+        });
+    });
+    let listener = tidings_examples::bind().await?;
+    println!(
+        "bench-server listening on http://{}/socket.io/",
+        listener.local_addr()?
+    );
+    tidings::serve(listener, io.service()).await;
+    Ok(())
+}

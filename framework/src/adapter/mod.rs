@@ -1,0 +1,114 @@
+//! The [`Adapter`] trait: rooms, and everything that reaches sockets by room, for one
+//! namespace.
+//!
+//! The server does every multi-socket operation through its namespace's adapter: joining
+//! and leaving rooms, broadcasts (with or without acks), `fetch_sockets`, `sockets_join`,
+//! `sockets_leave`, `disconnect_sockets` and `server_side_emit`. The [`LocalAdapter`] does them
+//! within this process and is the reference behaviour; a cluster adapter wraps it and adds
+//! the other servers, and user code does not change.
+
+mod acks;
+mod local;
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+pub use self::acks::AckCollector;
+pub use self::acks::BroadcastAcks;
+pub(crate) use self::acks::Recipient;
+pub use self::local::LocalAdapter;
+use crate::namespace::LocalNamespace;
+use crate::socket::RemoteSocket;
+use crate::{Payload, Sid};
+
+/// A room's name. Every socket is also in the room named after its id.
+pub type Room = Arc<str>;
+
+/// A boxed future, as adapter methods that may talk to other servers return.
+pub type AdapterFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
+
+/// Which sockets an operation reaches, and how.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct BroadcastOptions {
+    /// The sockets in any of these rooms; every socket of the namespace when empty.
+    pub rooms: Vec<Room>,
+    /// Leaves out the sockets in any of these rooms.
+    pub except: Vec<Room>,
+    /// This server only, not the rest of the cluster.
+    pub local: bool,
+    /// Skips the sockets that are not ready to send at once, rather than queueing.
+    pub volatile: bool,
+}
+
+/// An event to broadcast: its name and its arguments, encoded once.
+#[derive(Clone, Debug)]
+pub struct BroadcastPacket {
+    /// The event's name.
+    pub event: String,
+    /// The arguments.
+    pub args: Payload,
+}
+
+/// Rooms, broadcasts and cluster-wide operations for one namespace.
+///
+/// The server creates one per namespace with the factory given to
+/// [`IoBuilder::adapter`](crate::IoBuilder::adapter), which receives the namespace's
+/// [`LocalNamespace`] handle. Methods that only concern this server are synchronous; those
+/// that may need answers from other servers return futures.
+pub trait Adapter: Send + Sync + 'static {
+    /// Adds socket `sid` to `rooms`.
+    fn add_all(&self, sid: Sid, rooms: &[Room]);
+
+    /// Removes socket `sid` from `rooms`.
+    fn del(&self, sid: Sid, rooms: &[Room]);
+
+    /// Removes socket `sid` from every room; it is disconnecting.
+    fn del_all(&self, sid: Sid);
+
+    /// The rooms socket `sid` of this server is in, its own room first.
+    fn socket_rooms(&self, sid: Sid) -> Vec<Room>;
+
+    /// The rooms with sockets of this server in them (sockets' own rooms left out).
+    fn rooms(&self) -> Vec<Room>;
+
+    /// Sends `packet` to the sockets `options` selects.
+    fn broadcast(&self, packet: &BroadcastPacket, options: &BroadcastOptions);
+
+    /// Sends `packet` to the sockets `options` selects, asking each for an ack: tell
+    /// `acks` how many sockets were sent the packet, and drop it when every server has told.
+    fn broadcast_with_ack(
+        &self,
+        packet: &BroadcastPacket,
+        options: &BroadcastOptions,
+        acks: AckCollector,
+    );
+
+    /// The ids of the sockets `options` selects.
+    fn sockets(&self, options: &BroadcastOptions) -> AdapterFuture<Vec<Sid>>;
+
+    /// The sockets `options` selects, with their handshake, rooms and data.
+    fn fetch_sockets(&self, options: &BroadcastOptions) -> AdapterFuture<Vec<RemoteSocket>>;
+
+    /// Makes the sockets `options` selects join `rooms`.
+    fn add_sockets(&self, options: &BroadcastOptions, rooms: &[Room]);
+
+    /// Makes the sockets `options` selects leave `rooms`.
+    fn del_sockets(&self, options: &BroadcastOptions, rooms: &[Room]);
+
+    /// Disconnects the sockets `options` selects; `close` closes their whole connections.
+    fn disconnect_sockets(&self, options: &BroadcastOptions, close: bool);
+
+    /// Sends an event to the same namespace on the other servers of the cluster, whose
+    /// [`on_server_side_emit`](crate::Namespace::on_server_side_emit) handlers receive it;
+    /// their answers go to `acks`, like [`broadcast_with_ack`](Self::broadcast_with_ack)'s.
+    /// A single server has no one to send to.
+    fn server_side_emit(&self, packet: &BroadcastPacket, acks: Option<AckCollector>);
+
+    /// How many servers share this namespace (1 for a single server).
+    fn server_count(&self) -> AdapterFuture<usize>;
+}
+
+/// Builds a namespace's adapter.
+pub(crate) type AdapterFactory = Arc<dyn Fn(LocalNamespace) -> Arc<dyn Adapter> + Send + Sync>;

@@ -1,0 +1,89 @@
+//! Running handlers: inline until they wait, contained when they panic.
+
+use std::future::Future;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::pin::Pin;
+use std::task::{Poll, Waker};
+
+use super::Context;
+use crate::socket::Socket;
+
+/// Calls `f`, catching and logging a panic; `None` when it panicked.
+pub(crate) fn contain<R>(context: &Context, f: impl FnOnce() -> R) -> Option<R> {
+    match catch_unwind(AssertUnwindSafe(f)) {
+        Ok(value) => Some(value),
+        Err(panic) => {
+            report(&context.socket, context.event.as_deref(), &*panic);
+            None
+        }
+    }
+}
+
+/// Runs a handler's future: polled here until it first has to wait, then on a task of its
+/// own.
+pub(crate) fn run<F: Future<Output = ()> + Send + 'static>(context: &Context, future: F) {
+    let mut future = Box::pin(future);
+    let mut cx = std::task::Context::from_waker(Waker::noop());
+    match catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(&mut cx))) {
+        Ok(Poll::Ready(())) => {}
+        // The spawned task polls it again at once, with a waker that works.
+        Ok(Poll::Pending) => {
+            let contained = Contained {
+                future,
+                socket: context.socket.clone(),
+                event: context.event.clone(),
+            };
+            tokio::spawn(contained);
+        }
+        Err(panic) => report(&context.socket, context.event.as_deref(), &*panic),
+    }
+}
+
+/// A future whose panics are caught and logged; it yields `None` when it panicked.
+pub(crate) struct Contained<F> {
+    future: Pin<Box<F>>,
+    socket: Socket,
+    event: Option<String>,
+}
+
+impl<F: Future> Contained<F> {
+    pub(crate) fn new(future: F, context: &Context) -> Self {
+        Contained {
+            future: Box::pin(future),
+            socket: context.socket.clone(),
+            event: context.event.clone(),
+        }
+    }
+}
+
+impl<F: Future> Future for Contained<F> {
+    type Output = Option<F::Output>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> Poll<Self::Output> {
+        let this = &mut *self;
+        match catch_unwind(AssertUnwindSafe(|| this.future.as_mut().poll(cx))) {
+            Ok(Poll::Ready(value)) => Poll::Ready(Some(value)),
+            Ok(Poll::Pending) => Poll::Pending,
+            Err(panic) => {
+                report(&this.socket, this.event.as_deref(), &*panic);
+                Poll::Ready(None)
+            }
+        }
+    }
+}
+
+impl<F> Unpin for Contained<F> {}
+
+fn report(socket: &Socket, event: Option<&str>, panic: &(dyn std::any::Any + Send)) {
+    let message = panic
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("a panic");
+    tracing::error!(
+        socket = %socket.id(),
+        namespace = socket.namespace(),
+        event = event.unwrap_or(""),
+        "handler panicked: {message}"
+    );
+}

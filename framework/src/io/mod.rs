@@ -1,0 +1,223 @@
+//! [`Io`]: the server, its namespaces, and how to mount it.
+
+mod builder;
+
+use std::collections::HashMap;
+use std::fmt;
+use std::ops::Deref;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use tidings_transports::{Engine, EngineLayer, EngineService, NotFound};
+
+pub use self::builder::IoBuilder;
+use crate::adapter::AdapterFactory;
+use crate::handler::Handler;
+use crate::namespace::{Handlers, Namespace, StateMap};
+use crate::parser::Parser;
+use crate::sync::{read, write};
+
+/// The Socket.IO server: its namespaces, and the engine that carries them.
+///
+/// Cloning it is cheap; every clone is the same server. It dereferences to its main
+/// namespace `/`, so `io.emit(..)` and `io.to(..)` work as in Node.
+///
+/// ```no_run
+/// use tidings::{AckSender, Data, Io, Socket};
+///
+/// #[tokio::main]
+/// async fn main() -> std::io::Result<()> {
+///     let io = Io::builder().build();
+///     io.ns("/", |socket: Socket| {
+///         socket.on("echo", |Data(text): Data<String>, ack: AckSender| {
+///             let _ = ack.send(&text);
+///         });
+///     });
+///     let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
+///     tidings::serve(listener, io.service()).await;
+///     Ok(())
+/// }
+/// ```
+#[derive(Clone)]
+pub struct Io {
+    inner: Arc<IoInner>,
+    engine: Engine,
+    main: Namespace,
+}
+
+/// What every namespace and socket of a server shares.
+pub(crate) struct Core {
+    pub(crate) parser: Parser,
+    pub(crate) ack_timeout: Duration,
+    pub(crate) connect_timeout: Duration,
+    pub(crate) max_attachments: usize,
+    pub(crate) state: StateMap,
+}
+
+/// The server's namespaces.
+pub(crate) struct IoInner {
+    pub(crate) core: Arc<Core>,
+    adapter: AdapterFactory,
+    namespaces: RwLock<HashMap<String, Namespace>>,
+    dynamic: RwLock<Vec<Dynamic>>,
+}
+
+/// A dynamic namespace: the names it matches, and the handlers of every namespace it
+/// creates.
+struct Dynamic {
+    matches: Box<dyn Fn(&str) -> bool + Send + Sync>,
+    handlers: Arc<Handlers>,
+}
+
+/// A dynamic namespace ([`Io::dynamic_ns`]): its middleware applies to every namespace it
+/// creates.
+#[derive(Clone)]
+pub struct DynamicNamespace(Arc<Handlers>);
+
+impl DynamicNamespace {
+    /// Adds connection middleware to every namespace this one creates (see
+    /// [`Namespace::middleware`]).
+    pub fn middleware<H: crate::Middleware<M>, M: 'static>(&self, middleware: H) -> &Self {
+        self.0.add_middleware(middleware);
+        self
+    }
+}
+
+impl fmt::Debug for DynamicNamespace {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("DynamicNamespace")
+    }
+}
+
+impl IoInner {
+    fn namespace(&self, name: &str) -> Namespace {
+        if let Some(namespace) = read(&self.namespaces).get(name) {
+            return namespace.clone();
+        }
+        write(&self.namespaces)
+            .entry(name.to_owned())
+            .or_insert_with(|| {
+                Namespace::new(
+                    name.to_owned(),
+                    self.core.clone(),
+                    Arc::default(),
+                    &self.adapter,
+                )
+            })
+            .clone()
+    }
+
+    /// The namespace a client asks to connect to: a static one, or one a dynamic namespace
+    /// creates; `None` when no namespace has that name.
+    pub(crate) fn namespace_for(&self, name: &str) -> Option<Namespace> {
+        if let Some(namespace) = read(&self.namespaces).get(name) {
+            return Some(namespace.clone());
+        }
+        let handlers = read(&self.dynamic)
+            .iter()
+            .find(|dynamic| (dynamic.matches)(name))
+            .map(|dynamic| dynamic.handlers.clone())?;
+        let namespace = write(&self.namespaces)
+            .entry(name.to_owned())
+            .or_insert_with(|| {
+                Namespace::new(name.to_owned(), self.core.clone(), handlers, &self.adapter)
+            })
+            .clone();
+        Some(namespace)
+    }
+}
+
+impl Io {
+    /// A builder, for a server with other settings than the defaults.
+    pub fn builder() -> IoBuilder {
+        IoBuilder::default()
+    }
+
+    /// Calls `handler` for every socket that connects to namespace `name` (`/` is the main
+    /// one), creating the namespace if needed; its arguments are extractors, such as the
+    /// [`Socket`](crate::Socket) and the auth payload as [`Data`](crate::Data).
+    pub fn ns<H: Handler<M>, M: 'static>(&self, name: &str, handler: H) -> Namespace {
+        let namespace = self.inner.namespace(name);
+        namespace.handlers().set_connection(handler);
+        namespace
+    }
+
+    /// A dynamic namespace: every name `matches` accepts becomes a namespace when a client
+    /// first connects to it, with `handler` as its connection handler and the dynamic
+    /// namespace's middleware. Static namespaces come first; then dynamic ones, in the
+    /// order they were added.
+    ///
+    /// ```
+    /// use tidings::{Io, Socket};
+    ///
+    /// let io = Io::builder().build();
+    /// io.dynamic_ns(
+    ///     |name| name.strip_prefix("/team-").is_some_and(|id| id.parse::<u32>().is_ok()),
+    ///     |socket: Socket| println!("{} joined {}", socket.id(), socket.namespace()),
+    /// );
+    /// ```
+    pub fn dynamic_ns<F, H, M>(&self, matches: F, handler: H) -> DynamicNamespace
+    where
+        F: Fn(&str) -> bool + Send + Sync + 'static,
+        H: Handler<M>,
+        M: 'static,
+    {
+        let handlers = Arc::new(Handlers::default());
+        handlers.set_connection(handler);
+        write(&self.inner.dynamic).push(Dynamic {
+            matches: Box::new(matches),
+            handlers: handlers.clone(),
+        });
+        DynamicNamespace(handlers)
+    }
+
+    /// Namespace `name`, if it exists (a static one, or one a dynamic namespace created).
+    pub fn of(&self, name: &str) -> Option<Namespace> {
+        read(&self.inner.namespaces).get(name).cloned()
+    }
+
+    /// The main namespace, `/`. It always exists: without a connection handler, sockets
+    /// connect to it and get no event handlers.
+    pub fn sockets(&self) -> &Namespace {
+        &self.main
+    }
+
+    /// The Engine.IO engine under the server.
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// A tower `Service` answering the server's requests, and 404 to any other.
+    pub fn service(&self) -> EngineService<NotFound> {
+        self.engine.service()
+    }
+
+    /// A tower `Layer` that answers the server's requests and passes every other request to
+    /// the service it wraps (an axum `Router`, say).
+    pub fn layer(&self) -> EngineLayer {
+        self.engine.layer()
+    }
+
+    /// Closes every connection; their sockets disconnect with
+    /// [`DisconnectReason::ServerShuttingDown`](crate::DisconnectReason::ServerShuttingDown).
+    pub fn close(&self) {
+        self.engine.close_all();
+    }
+}
+
+impl Deref for Io {
+    type Target = Namespace;
+
+    fn deref(&self) -> &Namespace {
+        &self.main
+    }
+}
+
+impl fmt::Debug for Io {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Io")
+            .field("parser", &self.inner.core.parser)
+            .field("namespaces", &read(&self.inner.namespaces).len())
+            .finish_non_exhaustive()
+    }
+}

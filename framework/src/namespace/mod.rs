@@ -1,0 +1,370 @@
+//! [`Namespace`]: a channel of its own over every client connection, with its sockets,
+//! rooms, connection handler and middleware.
+
+mod server_side;
+
+use std::any::Any;
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::{Arc, OnceLock, RwLock, Weak};
+use std::time::Duration;
+
+use serde::Serialize;
+use tidings_transports::Message;
+
+pub use self::server_side::ServerReply;
+use self::server_side::ServerSideHandler;
+use crate::adapter::{AckCollector, Adapter, AdapterFactory, BroadcastAcks, BroadcastPacket};
+use crate::handler::{BoxedHandler, BoxedMiddleware, Handler, Middleware, boxed, boxed_middleware};
+use crate::io::Core;
+use crate::operators::{BroadcastOperators, IntoRooms};
+use crate::parser::Parser;
+use crate::socket::{RemoteSocket, Socket};
+use crate::sync::{read, write};
+use crate::{EmitError, Payload, Sid};
+
+/// A namespace. Cloning it is cheap; every clone is the same namespace.
+///
+/// Its operators ([`to`](Self::to), [`emit`](Self::emit), [`fetch_sockets`](Self::fetch_sockets),
+/// …) reach its sockets, on this server or, with a cluster adapter, on every server.
+#[derive(Clone)]
+pub struct Namespace(Arc<Inner>);
+
+struct Inner {
+    name: String,
+    core: Arc<Core>,
+    sockets: RwLock<HashMap<Sid, Socket>>,
+    adapter: OnceLock<Arc<dyn Adapter>>,
+    /// Shared by the namespaces a dynamic namespace creates.
+    handlers: Arc<Handlers>,
+}
+
+/// The connection handler and middleware of a namespace, or of a dynamic namespace and
+/// every namespace it creates.
+#[derive(Default)]
+pub(crate) struct Handlers {
+    connection: RwLock<Option<BoxedHandler>>,
+    middleware: RwLock<Vec<BoxedMiddleware>>,
+    server_side: RwLock<Option<ServerSideHandler>>,
+}
+
+impl Handlers {
+    pub(crate) fn set_connection<H: Handler<M>, M: 'static>(&self, handler: H) {
+        *write(&self.connection) = Some(boxed(handler));
+    }
+
+    pub(crate) fn add_middleware<H: Middleware<M>, M: 'static>(&self, middleware: H) {
+        write(&self.middleware).push(boxed_middleware(middleware));
+    }
+}
+
+/// The namespace as its adapter sees it: the sockets of this server, and how to encode for
+/// them. It does not keep the namespace alive.
+#[derive(Clone)]
+pub struct LocalNamespace(Weak<Inner>);
+
+impl Namespace {
+    pub(crate) fn new(
+        name: String,
+        core: Arc<Core>,
+        handlers: Arc<Handlers>,
+        adapter: &AdapterFactory,
+    ) -> Namespace {
+        let namespace = Namespace(Arc::new(Inner {
+            name,
+            core,
+            sockets: RwLock::default(),
+            adapter: OnceLock::new(),
+            handlers,
+        }));
+        let adapter = adapter(LocalNamespace(Arc::downgrade(&namespace.0)));
+        let _ = namespace.0.adapter.set(adapter);
+        namespace
+    }
+
+    /// The namespace's name, such as `/` or `/admin`.
+    pub fn name(&self) -> &str {
+        &self.0.name
+    }
+
+    /// The namespace's adapter.
+    pub fn adapter(&self) -> &Arc<dyn Adapter> {
+        self.0
+            .adapter
+            .get()
+            .expect("set when the namespace is built")
+    }
+
+    pub(crate) fn handlers(&self) -> &Arc<Handlers> {
+        &self.0.handlers
+    }
+
+    pub(crate) fn parser(&self) -> Parser {
+        self.0.core.parser
+    }
+
+    pub(crate) fn ack_timeout(&self) -> Duration {
+        self.0.core.ack_timeout
+    }
+
+    pub(crate) fn state<T: Clone + Send + Sync + 'static>(&self) -> Option<T> {
+        self.0
+            .core
+            .state
+            .get(&std::any::TypeId::of::<T>())?
+            .downcast_ref::<T>()
+            .cloned()
+    }
+
+    /// Adds connection middleware: it runs, in the order added, before every connection
+    /// to the namespace, with the extractors a handler has (the [`Socket`], its auth as
+    /// [`Data`](crate::Data), [`State`](crate::State), …), and refuses the connection by
+    /// returning a [`ConnectError`](crate::ConnectError), which the client gets as
+    /// `connect_error`.
+    ///
+    /// ```
+    /// use serde::Deserialize;
+    /// use tidings::{ConnectError, Data, Io};
+    ///
+    /// #[derive(Deserialize)]
+    /// struct Auth {
+    ///     token: String,
+    /// }
+    ///
+    /// let io = Io::builder().build();
+    /// io.sockets().middleware(|Data(auth): Data<Option<Auth>>| async move {
+    ///     match auth {
+    ///         Some(auth) if auth.token == "secret" => Ok(()),
+    ///         _ => Err(ConnectError::new("not authorized").with_data(&"a token is needed")),
+    ///     }
+    /// });
+    /// ```
+    pub fn middleware<H: Middleware<M>, M: 'static>(&self, middleware: H) -> &Self {
+        self.0.handlers.add_middleware(middleware);
+        self
+    }
+
+    /// Calls `handler` when another server of the cluster emits to this namespace with
+    /// [`server_side_emit`](Self::server_side_emit).
+    pub fn on_server_side_emit<F>(&self, handler: F)
+    where
+        F: Fn(BroadcastPacket, Option<ServerReply>) + Send + Sync + 'static,
+    {
+        *write(&self.0.handlers.server_side) = Some(Arc::new(handler));
+    }
+
+    /// Emits `event` to this namespace on the other servers of the cluster (not to
+    /// clients).
+    ///
+    /// # Errors
+    /// [`EmitError`] when `data` cannot be serialized.
+    pub fn server_side_emit<T: Serialize + ?Sized>(
+        &self,
+        event: &str,
+        data: &T,
+    ) -> Result<(), EmitError> {
+        let packet = BroadcastPacket {
+            event: event.to_owned(),
+            args: Payload::encode(self.parser(), data)?,
+        };
+        self.adapter().server_side_emit(&packet, None);
+        Ok(())
+    }
+
+    /// Like [`server_side_emit`](Self::server_side_emit), collecting every server's reply
+    /// within the timeout.
+    ///
+    /// # Errors
+    /// [`EmitError`] when `data` cannot be serialized.
+    pub fn server_side_emit_with_ack<T: Serialize + ?Sized>(
+        &self,
+        event: &str,
+        data: &T,
+        timeout: Duration,
+    ) -> Result<BroadcastAcks, EmitError> {
+        let packet = BroadcastPacket {
+            event: event.to_owned(),
+            args: Payload::encode(self.parser(), data)?,
+        };
+        let (collector, collected) = BroadcastAcks::new(timeout);
+        self.adapter().server_side_emit(&packet, Some(collector));
+        Ok(collected)
+    }
+
+    /// How many servers share this namespace.
+    pub async fn server_count(&self) -> usize {
+        self.adapter().server_count().await
+    }
+
+    /// The socket `sid`, if it is connected to this namespace on this server.
+    pub fn socket(&self, sid: Sid) -> Option<Socket> {
+        read(&self.0.sockets).get(&sid).cloned()
+    }
+
+    /// How many sockets are connected to this namespace on this server.
+    pub fn socket_count(&self) -> usize {
+        read(&self.0.sockets).len()
+    }
+
+    pub(crate) fn insert(&self, socket: &Socket) {
+        write(&self.0.sockets).insert(socket.id(), socket.clone());
+    }
+
+    pub(crate) fn remove(&self, socket: &Socket) {
+        self.adapter().del_all(socket.id());
+        write(&self.0.sockets).remove(&socket.id());
+    }
+
+    pub(crate) fn connection_handler(&self) -> Option<BoxedHandler> {
+        read(&self.0.handlers.connection).clone()
+    }
+
+    pub(crate) fn middlewares(&self) -> Vec<BoxedMiddleware> {
+        read(&self.0.handlers.middleware).clone()
+    }
+
+    /// Operators that select every socket of the namespace.
+    pub fn operators(&self) -> BroadcastOperators {
+        BroadcastOperators::new(self.clone())
+    }
+
+    /// Selects the sockets in `rooms`.
+    pub fn to(&self, rooms: impl IntoRooms) -> BroadcastOperators {
+        self.operators().to(rooms)
+    }
+
+    /// Same as [`to`](Self::to).
+    pub fn within(&self, rooms: impl IntoRooms) -> BroadcastOperators {
+        self.operators().to(rooms)
+    }
+
+    /// Selects every socket but those in `rooms`.
+    pub fn except(&self, rooms: impl IntoRooms) -> BroadcastOperators {
+        self.operators().except(rooms)
+    }
+
+    /// Selects the sockets of this server only.
+    pub fn local(&self) -> BroadcastOperators {
+        self.operators().local()
+    }
+
+    /// Skips the sockets that cannot take the packet at once.
+    pub fn volatile(&self) -> BroadcastOperators {
+        self.operators().volatile()
+    }
+
+    /// Sets the timeout of [`BroadcastOperators::emit_with_ack`].
+    pub fn timeout(&self, timeout: Duration) -> BroadcastOperators {
+        self.operators().timeout(timeout)
+    }
+
+    /// Emits `event` to every socket of the namespace.
+    ///
+    /// # Errors
+    /// [`EmitError`] when `data` cannot be serialized or the event name is reserved.
+    pub fn emit<T: Serialize + ?Sized>(&self, event: &str, data: &T) -> Result<(), EmitError> {
+        self.operators().emit(event, data)
+    }
+
+    /// Emits `event` to every socket and collects their acks
+    /// ([`BroadcastOperators::emit_with_ack`]).
+    ///
+    /// # Errors
+    /// [`EmitError`] when `data` cannot be serialized or the event name is reserved.
+    pub fn emit_with_ack<T: Serialize + ?Sized>(
+        &self,
+        event: &str,
+        data: &T,
+    ) -> Result<BroadcastAcks, EmitError> {
+        self.operators().emit_with_ack(event, data)
+    }
+
+    /// The sockets of the namespace, with their handshake, rooms and data.
+    pub async fn fetch_sockets(&self) -> Vec<RemoteSocket> {
+        self.operators().fetch_sockets().await
+    }
+
+    /// Makes every socket of the namespace join `rooms`.
+    pub fn sockets_join(&self, rooms: impl IntoRooms) {
+        self.operators().sockets_join(rooms);
+    }
+
+    /// Makes every socket of the namespace leave `rooms`.
+    pub fn sockets_leave(&self, rooms: impl IntoRooms) {
+        self.operators().sockets_leave(rooms);
+    }
+
+    /// Disconnects every socket of the namespace; `close` closes their whole connections.
+    pub fn disconnect_sockets(&self, close: bool) {
+        self.operators().disconnect_sockets(close);
+    }
+}
+
+impl LocalNamespace {
+    fn upgrade(&self) -> Option<Namespace> {
+        self.0.upgrade().map(Namespace)
+    }
+
+    /// The namespace's name (empty once it is gone).
+    pub fn name(&self) -> String {
+        self.upgrade()
+            .map(|ns| ns.name().to_owned())
+            .unwrap_or_default()
+    }
+
+    /// The connected socket `sid` of this server.
+    pub fn socket(&self, sid: Sid) -> Option<Socket> {
+        self.upgrade()?.socket(sid)
+    }
+
+    /// Every connected socket of this server.
+    pub fn sockets(&self) -> Vec<Socket> {
+        self.upgrade()
+            .map(|ns| read(&ns.0.sockets).values().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// Encodes an event once for every socket of the namespace.
+    pub(crate) fn encode_event(&self, packet: &BroadcastPacket) -> Vec<Message> {
+        match self.upgrade() {
+            Some(ns) => ns
+                .parser()
+                .event(ns.name(), &packet.event, None, &packet.args),
+            None => Vec::new(),
+        }
+    }
+
+    /// Hands an event from another server's [`Namespace::server_side_emit`] to this
+    /// namespace's handler; `acks` gets its reply, if the sender waits for one.
+    pub fn receive_server_side_emit(&self, packet: BroadcastPacket, acks: Option<AckCollector>) {
+        let Some(ns) = self.upgrade() else { return };
+        let handler = read(&ns.0.handlers.server_side).clone();
+        match handler {
+            Some(handler) => {
+                let reply = acks.map(|acks| ServerReply::new(acks, ns.parser()));
+                let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    handler(packet, reply)
+                }));
+            }
+            None => tracing::debug!(namespace = ns.name(), "server-side emit with no handler"),
+        }
+    }
+}
+
+impl fmt::Debug for Namespace {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Namespace")
+            .field("name", &self.0.name)
+            .field("sockets", &self.socket_count())
+            .finish_non_exhaustive()
+    }
+}
+
+impl fmt::Debug for LocalNamespace {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("LocalNamespace").field(&self.name()).finish()
+    }
+}
+
+/// Keeps the shared-state map's value type in one place.
+pub(crate) type StateMap = HashMap<std::any::TypeId, Box<dyn Any + Send + Sync>>;

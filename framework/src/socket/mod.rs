@@ -1,0 +1,543 @@
+//! [`Socket`]: one client connected to one namespace.
+
+mod ack;
+mod handshake;
+mod intercept;
+mod reason;
+mod remote;
+
+use std::any::Any;
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+
+use serde::Serialize;
+use tidings_transports::{Message, Session};
+
+pub use self::ack::AckFuture;
+pub(crate) use self::ack::AckSink;
+pub use self::handshake::Handshake;
+use self::intercept::BoxedInterceptor;
+pub use self::intercept::{EventPacket, Rejected};
+pub use self::reason::DisconnectReason;
+pub use self::remote::RemoteSocket;
+use crate::adapter::{BroadcastPacket, Room};
+use crate::client::Client;
+use crate::handler::{BoxedHandler, Context, Handler, boxed};
+use crate::namespace::Namespace;
+use crate::operators::{BroadcastOperators, IntoRooms};
+use crate::parser::{Incoming, Parser, RESERVED_EVENTS};
+use crate::sync::{lock, read, write};
+use crate::{EmitError, Payload, Sid};
+
+/// A client connected to a namespace. Cloning it is cheap; every clone is the same socket.
+///
+/// A socket lives from the connection handler to its disconnect handlers: register event
+/// handlers in the connection handler, before its first `.await`, so that no event comes
+/// before its handler.
+///
+/// ```
+/// use tidings::{AckSender, Data, Io, Socket};
+///
+/// let io = Io::builder().build();
+/// io.ns("/", |socket: Socket| {
+///     socket.on("join", |socket: Socket, Data(room): Data<String>, ack: AckSender| {
+///         socket.join(room.as_str());
+///         let _ = ack.send("ok");
+///     });
+///     socket.on("say", |socket: Socket, Data((room, text)): Data<(String, String)>| {
+///         let _ = socket.to(room).emit("said", &(socket.id().to_string(), text));
+///     });
+/// });
+/// ```
+#[derive(Clone)]
+pub struct Socket(Arc<Inner>);
+
+struct Inner {
+    id: Sid,
+    namespace: Namespace,
+    session: Session,
+    handshake: Arc<Handshake>,
+    connected: AtomicBool,
+    handlers: RwLock<Handlers>,
+    acks: Mutex<Acks>,
+    /// Packets that came while the socket was connecting, to handle once it has.
+    inbox: Mutex<Option<Vec<Incoming>>>,
+    data: RwLock<Option<Arc<dyn Any + Send + Sync>>>,
+    /// How to show the data to other servers, from its `Serialize` impl.
+    data_json: RwLock<Option<serde_json::Value>>,
+}
+
+#[derive(Default)]
+struct Handlers {
+    events: HashMap<String, BoxedHandler>,
+    any: Option<BoxedHandler>,
+    disconnect: Vec<BoxedHandler>,
+    interceptors: Vec<BoxedInterceptor>,
+}
+
+#[derive(Default)]
+struct Acks {
+    next: u64,
+    pending: HashMap<u64, AckSink>,
+}
+
+impl Socket {
+    pub(crate) fn new(namespace: Namespace, session: Session, handshake: Handshake) -> Socket {
+        Socket(Arc::new(Inner {
+            id: Sid::new(),
+            namespace,
+            session,
+            handshake: Arc::new(handshake),
+            connected: AtomicBool::new(false),
+            handlers: RwLock::default(),
+            acks: Mutex::default(),
+            inbox: Mutex::new(Some(Vec::new())),
+            data: RwLock::default(),
+            data_json: RwLock::default(),
+        }))
+    }
+
+    /// The socket's id, unique in the cluster; it is also the name of a room holding just
+    /// this socket.
+    pub fn id(&self) -> Sid {
+        self.0.id
+    }
+
+    /// The name of the socket's namespace.
+    pub fn namespace(&self) -> &str {
+        self.0.namespace.name()
+    }
+
+    /// The socket's namespace.
+    pub fn ns(&self) -> &Namespace {
+        &self.0.namespace
+    }
+
+    /// What the client sent when it connected.
+    pub fn handshake(&self) -> &Handshake {
+        &self.0.handshake
+    }
+
+    pub(crate) fn handshake_arc(&self) -> Arc<Handshake> {
+        self.0.handshake.clone()
+    }
+
+    /// Whether the socket is connected.
+    pub fn connected(&self) -> bool {
+        self.0.connected.load(Ordering::Acquire)
+    }
+
+    /// The transport the connection runs on now: `polling`, `websocket` or `sse`.
+    pub fn transport(&self) -> &'static str {
+        self.0.session.transport()
+    }
+
+    pub(crate) fn session(&self) -> &Session {
+        &self.0.session
+    }
+
+    pub(crate) fn parser(&self) -> Parser {
+        self.0.namespace.parser()
+    }
+
+    pub(crate) fn state<T: Clone + Send + Sync + 'static>(&self) -> Option<T> {
+        self.0.namespace.state::<T>()
+    }
+
+    /// Calls `handler` for every `event` the client emits, replacing an earlier handler of
+    /// the same event.
+    pub fn on<H: Handler<M>, M: 'static>(&self, event: impl Into<String>, handler: H) {
+        write(&self.0.handlers)
+            .events
+            .insert(event.into(), boxed(handler));
+    }
+
+    /// Calls `handler` for every event that has no handler of its own; the [`Event`]
+    /// extractor gives its name.
+    ///
+    /// [`Event`]: crate::Event
+    pub fn on_any<H: Handler<M>, M: 'static>(&self, handler: H) {
+        write(&self.0.handlers).any = Some(boxed(handler));
+    }
+
+    /// Removes the handler of `event`.
+    pub fn off(&self, event: &str) {
+        write(&self.0.handlers).events.remove(event);
+    }
+
+    /// Calls `handler` when the socket disconnects; the [`DisconnectReason`] extractor says
+    /// why. Handlers run in the order they were added, after the socket left its rooms.
+    pub fn on_disconnect<H: Handler<M>, M: 'static>(&self, handler: H) {
+        write(&self.0.handlers).disconnect.push(boxed(handler));
+    }
+
+    /// Runs `interceptor` on every event before its handler: it can read it, change it, or
+    /// reject it (the event is then dropped and the rejection logged). Interceptors run in
+    /// the order they were added.
+    ///
+    /// ```
+    /// use tidings::{EventPacket, Io, Rejected, Socket};
+    ///
+    /// let io = Io::builder().build();
+    /// io.ns("/", |socket: Socket| {
+    ///     socket.intercept(|packet: &mut EventPacket| {
+    ///         if packet.event().starts_with("admin:") {
+    ///             return Err(Rejected::new("not an admin"));
+    ///         }
+    ///         Ok(())
+    ///     });
+    /// });
+    /// ```
+    pub fn intercept<F>(&self, interceptor: F)
+    where
+        F: Fn(&mut EventPacket) -> Result<(), Rejected> + Send + Sync + 'static,
+    {
+        write(&self.0.handlers)
+            .interceptors
+            .push(Arc::new(interceptor));
+    }
+
+    /// Emits `event` to the client with `data` as its arguments: a tuple is one argument
+    /// per element, `()` none, any other value one.
+    ///
+    /// # Errors
+    /// [`EmitError`] when the socket is disconnected, the event name is reserved, or `data`
+    /// cannot be serialized.
+    pub fn emit<T: Serialize + ?Sized>(&self, event: &str, data: &T) -> Result<(), EmitError> {
+        let args = self.encode(event, data)?;
+        let messages = self.parser().event(self.namespace(), event, None, &args);
+        self.send(&messages)
+    }
+
+    /// Emits `event` and waits for the client's ack, for the server's ack timeout unless
+    /// [`AckFuture::timeout`] sets another.
+    ///
+    /// ```no_run
+    /// # async fn f(socket: tidings::Socket) -> Result<(), tidings::AckError> {
+    /// use std::time::Duration;
+    ///
+    /// let reply = socket
+    ///     .emit_with_ack("question", "ready?")
+    ///     .timeout(Duration::from_secs(2))
+    ///     .await?;
+    /// let answer: String = reply.decode().unwrap_or_default();
+    /// # Ok(()) }
+    /// ```
+    pub fn emit_with_ack<T: Serialize + ?Sized>(&self, event: &str, data: &T) -> AckFuture {
+        let timeout = self.0.namespace.ack_timeout();
+        let args = match self.encode(event, data) {
+            Ok(args) => args,
+            Err(error) => return AckFuture::failed(error),
+        };
+        let (sink, future) = AckFuture::new(self.clone(), timeout);
+        match self.send_with_ack(
+            &BroadcastPacket {
+                event: event.to_owned(),
+                args,
+            },
+            sink,
+            false,
+        ) {
+            Some(id) => future.waiting_for(id),
+            None => AckFuture::failed(EmitError::Disconnected),
+        }
+    }
+
+    fn encode<T: Serialize + ?Sized>(&self, event: &str, data: &T) -> Result<Payload, EmitError> {
+        if RESERVED_EVENTS.contains(&event) {
+            return Err(EmitError::ReservedEvent(event.to_owned()));
+        }
+        if !self.connected() {
+            return Err(EmitError::Disconnected);
+        }
+        Ok(Payload::encode(self.parser(), data)?)
+    }
+
+    fn send(&self, messages: &[Message]) -> Result<(), EmitError> {
+        self.0
+            .session
+            .send_all(messages)
+            .map_err(|_| EmitError::Disconnected)
+    }
+
+    /// Sends `packet` asking for an ack that goes to `sink`; the ack id, or `None` when the
+    /// socket is disconnected (or busy, for a volatile packet).
+    fn send_with_ack(
+        &self,
+        packet: &BroadcastPacket,
+        sink: AckSink,
+        volatile: bool,
+    ) -> Option<u64> {
+        if !self.connected() || (volatile && !self.ready_for_volatile()) {
+            return None;
+        }
+        let id = {
+            let mut acks = lock(&self.0.acks);
+            let id = acks.next;
+            acks.next += 1;
+            acks.pending.insert(id, sink);
+            id
+        };
+        let messages = self
+            .parser()
+            .event(self.namespace(), &packet.event, Some(id), &packet.args);
+        if self.send(&messages).is_err() {
+            lock(&self.0.acks).pending.remove(&id);
+            return None;
+        }
+        Some(id)
+    }
+
+    /// Sends an ack to event `id`.
+    pub(crate) fn send_ack<T: Serialize + ?Sized>(
+        &self,
+        id: u64,
+        data: &T,
+    ) -> Result<(), EmitError> {
+        if !self.connected() {
+            return Err(EmitError::Disconnected);
+        }
+        let args = Payload::encode(self.parser(), data)?;
+        let messages = self.parser().ack(self.namespace(), id, &args);
+        self.send(&messages)
+    }
+
+    /// Forgets ack `id`: it timed out, or no one waits for it any more.
+    pub(crate) fn forget_ack(&self, id: u64) {
+        lock(&self.0.acks).pending.remove(&id);
+    }
+
+    /// Sends messages encoded for the whole namespace (a broadcast).
+    pub(crate) fn deliver(&self, messages: &[Message], volatile: bool) {
+        if self.connected() && (!volatile || self.ready_for_volatile()) {
+            let _ = self.send(messages);
+        }
+    }
+
+    /// Sends a broadcast that asks for acks; whether it was sent.
+    pub(crate) fn deliver_with_ack(
+        &self,
+        packet: &BroadcastPacket,
+        recipient: crate::adapter::Recipient,
+        volatile: bool,
+    ) -> bool {
+        self.send_with_ack(packet, AckSink::Many(recipient), volatile)
+            .is_some()
+    }
+
+    /// Whether a volatile packet goes out now: nothing is waiting to be sent before it.
+    fn ready_for_volatile(&self) -> bool {
+        self.0.session.queued() == 0
+    }
+
+    /// Joins `rooms` (one room, or several).
+    pub fn join(&self, rooms: impl IntoRooms) {
+        self.0
+            .namespace
+            .adapter()
+            .add_all(self.id(), &rooms.into_rooms());
+    }
+
+    /// Leaves `rooms` (one room, or several).
+    pub fn leave(&self, rooms: impl IntoRooms) {
+        self.0
+            .namespace
+            .adapter()
+            .del(self.id(), &rooms.into_rooms());
+    }
+
+    /// The rooms the socket is in, its own room first.
+    pub fn rooms(&self) -> Vec<Room> {
+        self.0.namespace.adapter().socket_rooms(self.id())
+    }
+
+    /// A broadcast to the sockets in `rooms`, this one left out.
+    pub fn to(&self, rooms: impl IntoRooms) -> BroadcastOperators {
+        self.broadcast().to(rooms)
+    }
+
+    /// Same as [`to`](Self::to).
+    pub fn within(&self, rooms: impl IntoRooms) -> BroadcastOperators {
+        self.to(rooms)
+    }
+
+    /// A broadcast to every socket of the namespace but this one and those in `rooms`.
+    pub fn except(&self, rooms: impl IntoRooms) -> BroadcastOperators {
+        self.broadcast().except(rooms)
+    }
+
+    /// A broadcast to every socket of the namespace but this one.
+    pub fn broadcast(&self) -> BroadcastOperators {
+        self.0.namespace.operators().except(self.id())
+    }
+
+    /// Disconnects the socket from its namespace; the client's connection stays open for
+    /// its other namespaces. The client is told, and does not reconnect by itself.
+    pub fn disconnect(&self) {
+        self.close_with(DisconnectReason::ServerNamespaceDisconnect, true);
+    }
+
+    /// Closes the client's whole connection, with every namespace on it.
+    pub fn close(&self) {
+        Client::close(&self.0.session, DisconnectReason::ForcedClose);
+    }
+
+    /// Attaches `data` to the socket, replacing what was there; other servers of a cluster
+    /// see it (as JSON) in [`RemoteSocket::data`].
+    pub fn set_data<T: Serialize + Send + Sync + 'static>(&self, data: T) {
+        *write(&self.0.data_json) = serde_json::to_value(&data).ok();
+        *write(&self.0.data) = Some(Arc::new(data));
+    }
+
+    /// The data attached with [`set_data`](Self::set_data), if it is a `T`.
+    pub fn data<T: Send + Sync + 'static>(&self) -> Option<Arc<T>> {
+        read(&self.0.data).clone()?.downcast().ok()
+    }
+
+    pub(crate) fn data_json(&self) -> Option<serde_json::Value> {
+        read(&self.0.data_json).clone()
+    }
+
+    /// Marks the socket connected, and handles what came while it was connecting.
+    pub(crate) fn connected_now(&self) {
+        self.0.connected.store(true, Ordering::Release);
+    }
+
+    /// Handles the packets that came while the connection handler ran, then lets the next
+    /// ones through.
+    pub(crate) fn open_inbox(&self) {
+        loop {
+            let waiting = {
+                let mut inbox = lock(&self.0.inbox);
+                match inbox.as_mut() {
+                    Some(waiting) if !waiting.is_empty() => std::mem::take(waiting),
+                    _ => {
+                        *inbox = None;
+                        return;
+                    }
+                }
+            };
+            for packet in waiting {
+                self.handle(packet);
+            }
+        }
+    }
+
+    /// Handles a packet for this socket, or keeps it until the socket has connected.
+    pub(crate) fn receive(&self, packet: Incoming) {
+        {
+            let mut inbox = lock(&self.0.inbox);
+            if let Some(waiting) = inbox.as_mut() {
+                waiting.push(packet);
+                return;
+            }
+        }
+        self.handle(packet);
+    }
+
+    fn handle(&self, packet: Incoming) {
+        match packet {
+            Incoming::Event {
+                id, event, args, ..
+            } => self.on_event(event, args, id),
+            Incoming::Ack { id, args, .. } => {
+                let sink = lock(&self.0.acks).pending.remove(&id);
+                match sink {
+                    Some(AckSink::One(sender)) => {
+                        let _ = sender.send(args);
+                    }
+                    Some(AckSink::Many(recipient)) => recipient.ack(args),
+                    None => tracing::debug!(socket = %self.id(), id, "ack for no pending event"),
+                }
+            }
+            Incoming::Disconnect { .. } => {
+                self.close_with(DisconnectReason::ClientNamespaceDisconnect, false);
+            }
+            Incoming::Connect { .. } => {
+                tracing::debug!(socket = %self.id(), "CONNECT to a namespace already connected");
+            }
+        }
+    }
+
+    fn on_event(&self, event: String, args: Payload, ack: Option<u64>) {
+        if !self.connected() {
+            return;
+        }
+        let (handler, interceptors) = {
+            let handlers = read(&self.0.handlers);
+            let handler = handlers
+                .events
+                .get(&event)
+                .or(handlers.any.as_ref())
+                .cloned();
+            (handler, handlers.interceptors.clone())
+        };
+        let mut packet = EventPacket::new(event, args, ack, self.parser());
+        for interceptor in interceptors {
+            if let Err(rejected) = interceptor(&mut packet) {
+                tracing::debug!(socket = %self.id(), event = packet.event(), "event rejected: {rejected}");
+                return;
+            }
+        }
+        let Some(handler) = handler else {
+            tracing::trace!(socket = %self.id(), event = packet.event(), "no handler");
+            return;
+        };
+        let (event, args, ack) = packet.into_parts();
+        handler.call(Context {
+            socket: self.clone(),
+            event: Some(event),
+            args: Some(args),
+            ack,
+            reason: None,
+        });
+    }
+
+    /// Disconnects the socket: tells the client when `notify`, leaves every room, fails
+    /// the acks it waits for, then calls the disconnect handlers. Only the first call does
+    /// anything.
+    pub(crate) fn close_with(&self, reason: DisconnectReason, notify: bool) {
+        let was_connected = self.0.connected.swap(false, Ordering::AcqRel);
+        *lock(&self.0.inbox) = None;
+        if !was_connected {
+            // A socket still connecting just leaves its client.
+            Client::forget(&self.0.session, self);
+            return;
+        }
+        if notify {
+            let _ = self
+                .0
+                .session
+                .send(self.parser().disconnect(self.namespace()));
+        }
+        self.0.namespace.remove(self);
+        Client::forget(&self.0.session, self);
+        lock(&self.0.acks).pending.clear();
+        let handlers = std::mem::take(&mut *write(&self.0.handlers));
+        for handler in handlers.disconnect {
+            let mut context = Context::new(self.clone());
+            context.reason = Some(reason);
+            handler.call(context);
+        }
+    }
+}
+
+impl fmt::Debug for Socket {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Socket")
+            .field("id", &self.0.id)
+            .field("namespace", &self.namespace())
+            .field("connected", &self.connected())
+            .finish_non_exhaustive()
+    }
+}
+
+impl PartialEq for Socket {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for Socket {}

@@ -1,0 +1,63 @@
+//! [`DisconnectReason`]: why a socket left its namespace.
+
+use std::fmt;
+
+use tidings_transports::CloseReason;
+
+/// Why a socket disconnected. [`as_str`](Self::as_str) gives the reason as Node's socket.io
+/// server names it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum DisconnectReason {
+    /// The client closed its connection, or it was lost (a dropped TCP connection, an
+    /// abandoned long-polling request).
+    TransportClose,
+    /// The connection failed, or the client broke the Engine.IO protocol.
+    TransportError,
+    /// The client did not answer the heartbeat in time.
+    PingTimeout,
+    /// The client left the namespace (`socket.disconnect()` on the client).
+    ClientNamespaceDisconnect,
+    /// The server disconnected the socket ([`Socket::disconnect`](crate::Socket::disconnect)).
+    ServerNamespaceDisconnect,
+    /// The server closed the whole connection ([`Socket::close`](crate::Socket::close)).
+    ForcedClose,
+    /// The client sent a malformed Socket.IO packet; its connection was closed.
+    ParseError,
+    /// The server is shutting down.
+    ServerShuttingDown,
+}
+
+impl DisconnectReason {
+    /// The reason as Node's socket.io server names it (`"transport close"`, …).
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            DisconnectReason::TransportClose => "transport close",
+            DisconnectReason::TransportError => "transport error",
+            DisconnectReason::PingTimeout => "ping timeout",
+            DisconnectReason::ClientNamespaceDisconnect => "client namespace disconnect",
+            DisconnectReason::ServerNamespaceDisconnect => "server namespace disconnect",
+            DisconnectReason::ForcedClose => "forced close",
+            DisconnectReason::ParseError => "parse error",
+            DisconnectReason::ServerShuttingDown => "server shutting down",
+        }
+    }
+}
+
+impl From<CloseReason> for DisconnectReason {
+    fn from(reason: CloseReason) -> Self {
+        match reason {
+            CloseReason::TransportClose => DisconnectReason::TransportClose,
+            CloseReason::PingTimeout => DisconnectReason::PingTimeout,
+            CloseReason::ForcedClose => DisconnectReason::ForcedClose,
+            CloseReason::ServerClose => DisconnectReason::ServerShuttingDown,
+            _ => DisconnectReason::TransportError,
+        }
+    }
+}
+
+impl fmt::Display for DisconnectReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}

@@ -103,9 +103,6 @@ impl Client {
             self.handshake.with_auth(auth.clone()),
         );
         lock(&self.sockets).insert(name, socket.clone());
-        if let Some(timer) = lock(&self.timer).take() {
-            timer.abort();
-        }
 
         let middlewares = namespace.middlewares();
         if middlewares.is_empty() {
@@ -157,6 +154,9 @@ fn finish_connect(socket: &Socket, auth: Option<Payload>, result: Result<(), Con
             .is_some_and(|c| lock(&c.sockets).get(socket.namespace()) == Some(socket))
     {
         return;
+    }
+    if let Some(timer) = Client::of(session).and_then(|client| lock(&client.timer).take()) {
+        timer.abort();
     }
     socket.ns().insert(socket);
     let _ = session.send(parser.connect(socket.namespace(), socket.id().as_str()));

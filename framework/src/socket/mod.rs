@@ -465,15 +465,7 @@ impl Socket {
         if !self.connected() {
             return;
         }
-        let (handler, interceptors) = {
-            let handlers = read(&self.0.handlers);
-            let handler = handlers
-                .events
-                .get(&event)
-                .or(handlers.any.as_ref())
-                .cloned();
-            (handler, handlers.interceptors.clone())
-        };
+        let interceptors = read(&self.0.handlers).interceptors.clone();
         let mut packet = EventPacket::new(event, args, ack, self.parser());
         for interceptor in interceptors {
             if let Err(rejected) = interceptor(&mut packet) {
@@ -481,6 +473,14 @@ impl Socket {
                 return;
             }
         }
+        let handler = {
+            let handlers = read(&self.0.handlers);
+            handlers
+                .events
+                .get(packet.event())
+                .or(handlers.any.as_ref())
+                .cloned()
+        };
         let Some(handler) = handler else {
             tracing::trace!(socket = %self.id(), event = packet.event(), "no handler");
             return;

@@ -25,3 +25,22 @@ pub fn init_tracing() {
         .with_writer(std::io::stderr)
         .init();
 }
+
+/// Binds with [`bind`], prints `<name> listening on http://<address><path>`, then serves
+/// `service` until the process ends.
+///
+/// # Errors
+/// When the address cannot be bound.
+pub async fn serve(
+    name: &str,
+    path: &str,
+    service: tidings_transports::EngineService<tidings_transports::NotFound>,
+) -> std::io::Result<()> {
+    let listener = bind().await?;
+    println!(
+        "{name} listening on http://{}{path}",
+        listener.local_addr()?
+    );
+    tidings_transports::serve(listener, service).await;
+    Ok(())
+}

@@ -31,11 +31,5 @@ async fn main() -> std::io::Result<()> {
             let _ = socket.ns().to(bcast.room).emit("msg", &bcast.data);
         });
     });
-    let listener = tidings_examples::bind().await?;
-    println!(
-        "bench-server listening on http://{}/socket.io/",
-        listener.local_addr()?
-    );
-    tidings::serve(listener, io.service()).await;
-    Ok(())
+    tidings_examples::serve("bench-server", "/socket.io/", io.service()).await
 }

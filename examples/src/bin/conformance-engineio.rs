@@ -28,11 +28,5 @@ async fn main() -> std::io::Result<()> {
         .ping_timeout(Duration::from_millis(200))
         .max_payload(1_000_000);
     let engine = Engine::new(config, Echo);
-    let listener = tidings_examples::bind().await?;
-    println!(
-        "conformance-engineio listening on http://{}/engine.io/",
-        listener.local_addr()?
-    );
-    tidings_transports::serve(listener, engine.service()).await;
-    Ok(())
+    tidings_examples::serve("conformance-engineio", "/engine.io/", engine.service()).await
 }

@@ -40,11 +40,5 @@ async fn main() -> std::io::Result<()> {
         });
     });
     io.ns("/custom", greet);
-    let listener = tidings_examples::bind().await?;
-    println!(
-        "conformance-socketio listening on http://{}/socket.io/",
-        listener.local_addr()?
-    );
-    tidings::serve(listener, io.service()).await;
-    Ok(())
+    tidings_examples::serve("conformance-socketio", "/socket.io/", io.service()).await
 }

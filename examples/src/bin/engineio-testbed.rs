@@ -61,11 +61,5 @@ async fn main() -> std::io::Result<()> {
         config = config.cors(Cors::origins([origin]).credentials(true));
     }
     let engine = Engine::new(config, Testbed);
-    let listener = tidings_examples::bind().await?;
-    println!(
-        "engineio-testbed listening on http://{}/engine.io/",
-        listener.local_addr()?
-    );
-    tidings_transports::serve(listener, engine.service()).await;
-    Ok(())
+    tidings_examples::serve("engineio-testbed", "/engine.io/", engine.service()).await
 }

@@ -71,8 +71,21 @@ fn server() -> Io {
         socket.on("nth", |socket: Socket, Data(n): Data<u32>| {
             let _ = socket.emit("nth", &n);
         });
-        socket.on_any(|socket: Socket, Event(name): Event, payload: Payload| {
+        socket.on_fallback(|socket: Socket, Event(name): Event, payload: Payload| {
             let _ = socket.emit("any", &(name, payload));
+        });
+        // Every event passes here first; `seen` tells how many did.
+        let seen = Arc::new(AtomicU32::new(0));
+        socket.on_any({
+            let seen = seen.clone();
+            move |Event(name): Event| {
+                if name != "seen" {
+                    seen.fetch_add(1, Ordering::SeqCst);
+                }
+            }
+        });
+        socket.on("seen", move |ack: AckSender| {
+            let _ = ack.send(&seen.load(Ordering::SeqCst));
         });
         socket.on("off", |socket: Socket, Data(event): Data<String>| {
             socket.off(&event);
@@ -222,7 +235,7 @@ async fn bin_extracts_every_attachment_in_order() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn on_any_gets_the_events_without_a_handler_of_their_own() {
+async fn on_fallback_gets_the_events_without_a_handler_of_their_own() {
     let server = Server::start(server()).await;
     let mut client = server.connect().await;
     client.event_args("welcome").await;
@@ -237,6 +250,23 @@ async fn on_any_gets_the_events_without_a_handler_of_their_own() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_any_sees_every_event_before_its_handler() {
+    let server = Server::start(server()).await;
+    let mut client = server.connect().await;
+    client.event_args("welcome").await;
+
+    client.send(r#"42["hello","ana"]"#).await;
+    assert_eq!(client.event_args("greeting").await, [json!("hi ana")]);
+    client.send(r#"42["unknown"]"#).await;
+    assert_eq!(
+        client.event_args("any").await,
+        [json!("unknown"), json!([])]
+    );
+    client.send(r#"421["seen"]"#).await;
+    assert_eq!(client.ack().await.ack_args(), [json!(2)]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn off_removes_a_handler() {
     let server = Server::start(server()).await;
     let mut client = server.connect().await;
@@ -244,7 +274,7 @@ async fn off_removes_a_handler() {
 
     client.send(r#"42["off","hello"]"#).await;
     assert_eq!(client.event_args("off").await, [json!("hello")]);
-    // `hello` has no handler of its own any more: `on_any` gets it.
+    // `hello` has no handler of its own any more: `on_fallback` gets it.
     client.send(r#"42["hello","ana"]"#).await;
     assert_eq!(
         client.event_args("any").await,

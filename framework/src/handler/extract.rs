@@ -115,7 +115,8 @@ impl FromContext for Bin {
     }
 }
 
-/// The name of the event, for handlers of several events ([`Socket::on_any`]).
+/// The name of the event, for handlers of several events ([`Socket::on_any`],
+/// [`Socket::on_fallback`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Event(pub String);
 

@@ -71,8 +71,10 @@ struct Inner {
 
 #[derive(Default)]
 struct Handlers {
-    events: HashMap<String, BoxedHandler>,
-    any: Option<BoxedHandler>,
+    /// A handful per socket: a list is smaller than a map, and as fast to search.
+    events: Vec<(Box<str>, BoxedHandler)>,
+    any: Vec<BoxedHandler>,
+    fallback: Option<BoxedHandler>,
     disconnect: Vec<BoxedHandler>,
     interceptors: Vec<BoxedInterceptor>,
 }
@@ -149,22 +151,42 @@ impl Socket {
     /// Calls `handler` for every `event` the client emits, replacing an earlier handler of
     /// the same event.
     pub fn on<H: Handler<M>, M: 'static>(&self, event: impl Into<String>, handler: H) {
-        write(&self.0.handlers)
-            .events
-            .insert(event.into(), boxed(handler));
+        let event: Box<str> = event.into().into_boxed_str();
+        let handler = boxed(handler);
+        let mut handlers = write(&self.0.handlers);
+        match handlers.events.iter_mut().find(|(name, _)| *name == event) {
+            Some((_, slot)) => *slot = handler,
+            None => handlers.events.push((event, handler)),
+        }
     }
 
-    /// Calls `handler` for every event that has no handler of its own; the [`Event`]
-    /// extractor gives its name.
+    /// Calls `handler` for every event, before the event's own handler, as Node's `onAny`
+    /// does; the [`Event`] extractor gives its name. Several can be added; they run in the
+    /// order they were added. Answer acks in one handler only: the client takes the first.
     ///
     /// [`Event`]: crate::Event
     pub fn on_any<H: Handler<M>, M: 'static>(&self, handler: H) {
-        write(&self.0.handlers).any = Some(boxed(handler));
+        write(&self.0.handlers).any.push(boxed(handler));
+    }
+
+    /// Calls `handler` for every event that has no handler of its own (replacing an
+    /// earlier one); the [`Event`] extractor gives its name.
+    ///
+    /// [`Event`]: crate::Event
+    pub fn on_fallback<H: Handler<M>, M: 'static>(&self, handler: H) {
+        write(&self.0.handlers).fallback = Some(boxed(handler));
     }
 
     /// Removes the handler of `event`.
     pub fn off(&self, event: &str) {
-        write(&self.0.handlers).events.remove(event);
+        write(&self.0.handlers)
+            .events
+            .retain(|(name, _)| &**name != event);
+    }
+
+    /// Removes every handler added with [`on_any`](Self::on_any).
+    pub fn off_any(&self) {
+        write(&self.0.handlers).any.clear();
     }
 
     /// Calls `handler` when the socket disconnects; the [`DisconnectReason`] extractor says
@@ -473,26 +495,33 @@ impl Socket {
                 return;
             }
         }
-        let handler = {
+        let (any, handler) = {
             let handlers = read(&self.0.handlers);
-            handlers
+            let own = handlers
                 .events
-                .get(packet.event())
-                .or(handlers.any.as_ref())
-                .cloned()
-        };
-        let Some(handler) = handler else {
-            tracing::trace!(socket = %self.id(), event = packet.event(), "no handler");
-            return;
+                .iter()
+                .find(|(name, _)| &**name == packet.event())
+                .map(|(_, handler)| handler);
+            (
+                handlers.any.clone(),
+                own.or(handlers.fallback.as_ref()).cloned(),
+            )
         };
         let (event, args, ack) = packet.into_parts();
-        handler.call(Context {
+        let context = |event: String, args: Payload| Context {
             socket: self.clone(),
             event: Some(event),
             args: Some(args),
             ack,
             reason: None,
-        });
+        };
+        for any in any {
+            any.call(context(event.clone(), args.clone()));
+        }
+        match handler {
+            Some(handler) => handler.call(context(event, args)),
+            None => tracing::trace!(socket = %self.id(), event, "no handler"),
+        }
     }
 
     /// Disconnects the socket: tells the client when `notify`, leaves every room, fails

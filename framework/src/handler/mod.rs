@@ -1,7 +1,8 @@
 //! Handlers: plain functions and closures, sync or async, whose arguments are extractors.
 //!
-//! Every handler the server calls (connection handlers, event handlers, `on_any`, `on_fallback`, disconnect
-//! handlers and connection middleware) is a function whose arguments implement
+//! Every handler the server calls (connection handlers, event handlers, `on_any` and
+//! `on_fallback`, disconnect handlers and connection middleware) is a function whose
+//! arguments implement
 //! [`FromContext`]: the [`Socket`], the [`Data`](crate::Data) read as a serde type, the
 //! [`AckSender`](crate::AckSender), shared [`State`](crate::State), and so on, in any order.
 //!

@@ -312,9 +312,35 @@ async fn forced_close_sends_what_is_queued_then_a_close() {
     session_handle.close();
     assert_eq!(server.closed(&sid).await, CloseReason::ForcedClose);
 
-    // Nobody was polling: the next GET still collects the queue and the close packet.
+    // Nobody was polling: the next GET still collects the queue, and the one after the close
+    // packet (a client handles the close of a response before the layer above has seen the
+    // rest of it).
     let response = server.get(&session(&sid)).await;
-    assert_eq!(packets(&response.body), ["4last words", "1"]);
+    assert_eq!(packets(&response.body), ["4last words"]);
+    let response = server.get(&session(&sid)).await;
+    assert_eq!(packets(&response.body), ["1"]);
+    assert_gone(&server, &sid).await;
+}
+
+#[tokio::test]
+async fn forced_close_while_polling_sends_the_close_in_the_next_response() {
+    let mut server = Server::with_defaults().await;
+    let sid = server.handshake().await;
+    let session_handle = server
+        .engine
+        .session(sid.parse().expect("sid"))
+        .expect("open");
+    let mut get = server.pending_get(&sid).await;
+    session_handle
+        .send_all(&["a".into(), "b".into()])
+        .expect("open");
+    session_handle.close();
+    assert_eq!(server.closed(&sid).await, CloseReason::ForcedClose);
+
+    let response = get.response().await;
+    assert_eq!(packets(&response.body), ["4a", "4b"]);
+    let response = server.get(&session(&sid)).await;
+    assert_eq!(packets(&response.body), ["1"]);
     assert_gone(&server, &sid).await;
 }
 

@@ -305,6 +305,17 @@ impl Session {
             });
         }
         if state.closed.is_some() {
+            // A long-polling client handles the packets of a response before a close in the
+            // same response, but the layer above may only see them after (socket.io-client
+            // defers them to the next tick): the close waits for the next request.
+            if transport == "polling" && state.queue.len() > 1 {
+                let close = state.queue.pop_back();
+                let packets = std::mem::replace(&mut state.queue, close.into_iter().collect());
+                return Poll::Ready(Batch {
+                    packets,
+                    end: false,
+                });
+            }
             let packets = std::mem::take(&mut state.queue);
             drop(state);
             self.0.engine.sessions.remove(&self.0.id);
@@ -471,8 +482,10 @@ impl Session {
                 Packet::Close
             });
         // Nobody waits for the close packet of a graceful close (a long-polling client between
-        // two requests): keep the session findable until its next request takes it.
-        let linger = graceful && state.drainer.is_none();
+        // two requests), or it comes after what is queued (in the next long-polling response):
+        // keep the session findable until its next request takes it.
+        let linger = graceful
+            && (state.drainer.is_none() || (state.transport == "polling" && state.queue.len() > 1));
         let drainer = state.drainer.take();
         let heartbeat = state.heartbeat.take();
         let upgrader = state.upgrader.take();

@@ -225,12 +225,6 @@ impl Server {
         open_sid(&response.text())
     }
 
-    /// One full round trip on a fresh connection.
-    ///
-    /// The tests run on a current-thread runtime, where the server's tasks and the test share
-    /// one thread: by the time this returns, every request written before it has been read
-    /// and dispatched by the server (a connection ready to read is polled long before the
-    /// several turns of the scheduler a new connection and its answer take).
     /// A polling GET for `sid`, sent and waiting at the server.
     pub(crate) async fn pending_get(&self, sid: &str) -> Http {
         let mut get = Http::connect(self.addr).await;
@@ -240,6 +234,12 @@ impl Server {
         get
     }
 
+    /// One full round trip on a fresh connection.
+    ///
+    /// The tests run on a current-thread runtime, where the server's tasks and the test share
+    /// one thread: by the time this returns, every request written before it has been read
+    /// and dispatched by the server (a connection ready to read is polled long before the
+    /// several turns of the scheduler a new connection and its answer take).
     pub(crate) async fn settle(&self) {
         let response = Http::connect(self.addr)
             .await

@@ -46,6 +46,18 @@ impl Client {
         session.close();
     }
 
+    /// Disconnects every socket of the session, telling the client each time (so it does
+    /// not reconnect by itself), then closes the session.
+    pub(crate) fn close_all(session: &Session, reason: DisconnectReason) {
+        if let Some(client) = Client::of(session) {
+            let sockets: Vec<Socket> = lock(&client.sockets).drain().map(|(_, s)| s).collect();
+            for socket in sockets {
+                socket.close_with(reason, true);
+            }
+        }
+        Client::close(session, reason);
+    }
+
     /// Forgets `socket`, which left its namespace.
     pub(crate) fn forget(session: &Session, socket: &Socket) {
         if let Some(client) = Client::of(session) {

@@ -401,9 +401,11 @@ impl Socket {
         self.close_with(DisconnectReason::ServerNamespaceDisconnect, true);
     }
 
-    /// Closes the client's whole connection, with every namespace on it.
+    /// Closes the client's whole connection: every namespace on it is disconnected (the
+    /// client is told, and does not reconnect by itself), then the connection closes. The
+    /// disconnect handlers get [`DisconnectReason::ForcedClose`].
     pub fn close(&self) {
-        Client::close(&self.0.session, DisconnectReason::ForcedClose);
+        Client::close_all(&self.0.session, DisconnectReason::ForcedClose);
     }
 
     /// Attaches `data` to the socket, replacing what was there; other servers of a cluster

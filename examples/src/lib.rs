@@ -44,3 +44,31 @@ pub async fn serve(
     tidings_transports::serve(listener, service).await;
     Ok(())
 }
+
+/// The test beds' Engine.IO settings, from the environment: `PING_INTERVAL` and
+/// `PING_TIMEOUT` in milliseconds (300 and 200 by default), `MAX_PAYLOAD` in bytes (1 MB),
+/// `TRANSPORTS` (a comma-separated list) and `CORS_ORIGIN` (one allowed origin, with
+/// credentials).
+pub fn testbed_engine_config(path: &str) -> tidings_transports::EngineConfig {
+    use std::time::Duration;
+    let mut config = tidings_transports::EngineConfig::default()
+        .path(path)
+        .ping_interval(Duration::from_millis(env_number("PING_INTERVAL", 300)))
+        .ping_timeout(Duration::from_millis(env_number("PING_TIMEOUT", 200)))
+        .max_payload(env_number("MAX_PAYLOAD", 1_000_000) as usize);
+    if let Ok(transports) = std::env::var("TRANSPORTS") {
+        config = config.transports(transports.split(',').map(str::trim));
+    }
+    if let Ok(origin) = std::env::var("CORS_ORIGIN") {
+        config = config.cors(tidings_transports::Cors::origins([origin]).credentials(true));
+    }
+    config
+}
+
+/// The number in environment variable `name`, or `default` when it is unset or not a number.
+pub fn env_number(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}

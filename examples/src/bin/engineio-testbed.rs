@@ -9,10 +9,8 @@
 //! default 300 and 200), `MAX_PAYLOAD` (bytes, default 1000000), `TRANSPORTS`
 //! (comma-separated, default all), `CORS_ORIGIN` (an allowed origin, with credentials).
 
-use std::time::Duration;
-
 use http::request::Parts;
-use tidings_transports::{CloseReason, Cors, Engine, EngineConfig, Handler, Message, Session};
+use tidings_transports::{CloseReason, Engine, Handler, Message, Session};
 
 struct Testbed;
 
@@ -40,26 +38,10 @@ impl Handler for Testbed {
     fn on_close(&self, _session: &Session, _reason: CloseReason) {}
 }
 
-fn env_number(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
     tidings_examples::init_tracing();
-    let mut config = EngineConfig::default()
-        .ping_interval(Duration::from_millis(env_number("PING_INTERVAL", 300)))
-        .ping_timeout(Duration::from_millis(env_number("PING_TIMEOUT", 200)))
-        .max_payload(env_number("MAX_PAYLOAD", 1_000_000) as usize);
-    if let Ok(transports) = std::env::var("TRANSPORTS") {
-        config = config.transports(transports.split(',').map(str::trim));
-    }
-    if let Ok(origin) = std::env::var("CORS_ORIGIN") {
-        config = config.cors(Cors::origins([origin]).credentials(true));
-    }
+    let config = tidings_examples::testbed_engine_config("/engine.io/");
     let engine = Engine::new(config, Testbed);
     tidings_examples::serve("engineio-testbed", "/engine.io/", engine.service()).await
 }

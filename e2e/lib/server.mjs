@@ -6,6 +6,19 @@ import path from "node:path";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 
+// Servers still running when this process ends (a test file that timed out is sent SIGTERM)
+// are killed with it. Their stderr goes through this process, so that a server left behind
+// never holds the test runner's output open.
+const running = new Set();
+const killAll = () => running.forEach((child) => child.kill("SIGKILL"));
+process.once("exit", killAll);
+for (const signal of ["SIGTERM", "SIGINT"]) {
+  process.once(signal, () => {
+    killAll();
+    process.exit(1);
+  });
+}
+
 /** The path of a binary built by `cargo build --workspace --bins` (debug, or release). */
 export function binary(name) {
   for (const profile of [process.env.TIDINGS_PROFILE ?? "debug", "release"]) {
@@ -22,8 +35,11 @@ export function binary(name) {
 export function startServer(name, env = {}) {
   const child = spawn(binary(name), [], {
     env: { ...process.env, PORT: "0", ...env },
-    stdio: ["ignore", "pipe", "inherit"],
+    stdio: ["ignore", "pipe", "pipe"],
   });
+  running.add(child);
+  child.once("exit", () => running.delete(child));
+  child.stderr.pipe(process.stderr);
   return new Promise((resolve, reject) => {
     let out = "";
     const timer = setTimeout(() => {

@@ -118,8 +118,9 @@ impl BroadcastOperators {
         self
     }
 
-    /// Skips the sockets that cannot take the packet at once (their connection is behind,
-    /// or a long-polling client has no request waiting), rather than queueing it for them.
+    /// Skips the sockets whose connection still has packets waiting to be sent (a slow
+    /// client, a long-polling client between two requests that was already sent
+    /// something), rather than queueing the packet behind them.
     pub fn volatile(mut self) -> Self {
         self.options.volatile = true;
         self

@@ -226,3 +226,30 @@ async fn disconnect_handlers_run_once_in_order() {
     }
     seen.none("a second disconnect").await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn disconnecting_handlers_run_while_the_socket_is_still_in_its_rooms() {
+    let (tx, mut seen) = channel();
+    let io = Io::builder().build();
+    io.ns("/", move |socket: Socket| {
+        socket.join(["a", "b"]);
+        let tx = tx.clone();
+        let before = tx.clone();
+        socket.on_disconnecting(move |socket: Socket, reason: DisconnectReason| {
+            let _ = before.send(("disconnecting", reason, socket.rooms().len()));
+        });
+        socket.on_disconnect(move |socket: Socket, reason: DisconnectReason| {
+            let _ = tx.send(("disconnect", reason, socket.rooms().len()));
+        });
+    });
+    let server = Server::start(io).await;
+    let mut client = server.connect().await;
+    client.send("41").await;
+    let reason = DisconnectReason::ClientNamespaceDisconnect;
+    // Its own room and the two it joined, then only its own room.
+    assert_eq!(
+        seen.next("disconnecting").await,
+        ("disconnecting", reason, 3)
+    );
+    assert_eq!(seen.next("disconnect").await, ("disconnect", reason, 1));
+}

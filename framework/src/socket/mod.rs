@@ -75,6 +75,7 @@ struct Handlers {
     events: Vec<(Box<str>, BoxedHandler)>,
     any: Vec<BoxedHandler>,
     fallback: Option<BoxedHandler>,
+    disconnecting: Vec<BoxedHandler>,
     disconnect: Vec<BoxedHandler>,
     interceptors: Vec<BoxedInterceptor>,
 }
@@ -193,6 +194,13 @@ impl Socket {
     /// why. Handlers run in the order they were added, after the socket left its rooms.
     pub fn on_disconnect<H: Handler<M>, M: 'static>(&self, handler: H) {
         write(&self.0.handlers).disconnect.push(boxed(handler));
+    }
+
+    /// Calls `handler` when the socket is about to disconnect, while it is still in its
+    /// rooms (`socket.rooms()` still lists them), as Node's `disconnecting` event; the
+    /// [`DisconnectReason`] extractor says why. Emits to the socket no longer go out.
+    pub fn on_disconnecting<H: Handler<M>, M: 'static>(&self, handler: H) {
+        write(&self.0.handlers).disconnecting.push(boxed(handler));
     }
 
     /// Runs `interceptor` on every event before its handler: it can read it, change it, or
@@ -395,6 +403,18 @@ impl Socket {
         self.0.namespace.operators().except(self.id())
     }
 
+    /// Emits to this socket only when its connection has nothing waiting to be sent;
+    /// otherwise the packet is dropped (Node's `socket.volatile.emit`), for data that the
+    /// next packet makes stale anyway.
+    pub fn volatile(&self) -> BroadcastOperators {
+        self.0
+            .namespace
+            .operators()
+            .to(self.id())
+            .local()
+            .volatile()
+    }
+
     /// Disconnects the socket from its namespace; the client's connection stays open for
     /// its other namespaces. The client is told, and does not reconnect by itself.
     pub fn disconnect(&self) {
@@ -526,9 +546,9 @@ impl Socket {
         }
     }
 
-    /// Disconnects the socket: tells the client when `notify`, leaves every room, fails
-    /// the acks it waits for, then calls the disconnect handlers. Only the first call does
-    /// anything.
+    /// Disconnects the socket: tells the client when `notify`, calls the disconnecting
+    /// handlers, leaves every room, fails the acks it waits for, then calls the disconnect
+    /// handlers. Only the first call does anything.
     pub(crate) fn close_with(&self, reason: DisconnectReason, notify: bool) {
         let was_connected = self.0.connected.swap(false, Ordering::AcqRel);
         *lock(&self.0.inbox) = None;
@@ -543,15 +563,17 @@ impl Socket {
                 .session
                 .send(self.parser().disconnect(self.namespace()));
         }
-        self.0.namespace.remove(self);
-        Client::forget(&self.0.session, self);
-        lock(&self.0.acks).pending.clear();
         let handlers = std::mem::take(&mut *write(&self.0.handlers));
-        for handler in handlers.disconnect {
+        let call = |handler: BoxedHandler| {
             let mut context = Context::new(self.clone());
             context.reason = Some(reason);
             handler.call(context);
-        }
+        };
+        handlers.disconnecting.into_iter().for_each(call);
+        self.0.namespace.remove(self);
+        Client::forget(&self.0.session, self);
+        lock(&self.0.acks).pending.clear();
+        handlers.disconnect.into_iter().for_each(call);
     }
 }
 

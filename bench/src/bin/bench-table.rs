@@ -1,0 +1,370 @@
+//! Runs every scenario against every server and prints the comparison table.
+//!
+//! `bench/run` builds everything and starts this pinned to core 1; each server runs pinned
+//! to core 0, a fresh one per scenario. Options: `--quick` (shorter windows, fewer
+//! connections: a smoke test, not a measurement), `--servers a,b` (a subset of `tidings`,
+//! `socketioxide`, `node`, `limit`), `--no-pin` (no `taskset`).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use tidings_bench::scenario::{self, Idle, Measure, Transport};
+use tidings_bench::server::Server;
+
+/// A server under test.
+struct Peer {
+    name: &'static str,
+    command: Vec<String>,
+    /// Whether it serves long-polling.
+    polling: bool,
+}
+
+/// The sizes of one run.
+struct Sizes {
+    window: Duration,
+    warmup: Duration,
+    echo_clients: usize,
+    receivers: usize,
+    rates: Vec<u32>,
+    idle: usize,
+    polling_clients: usize,
+    polling_receivers: usize,
+    polling_rate: u32,
+}
+
+/// One figure of one scenario for one server: its value and how to show it.
+#[derive(Clone, Copy)]
+struct Figure {
+    value: f64,
+    /// Smaller is better (CPU, latency, memory) or larger (rates, delivered share).
+    lower_is_better: bool,
+    unit: &'static str,
+}
+
+type Rows = BTreeMap<(usize, String), BTreeMap<&'static str, Figure>>;
+
+fn main() -> std::io::Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let quick = args.iter().any(|a| a == "--quick");
+    let pin = !args.iter().any(|a| a == "--no-pin");
+    let only: Option<Vec<String>> = args
+        .iter()
+        .position(|a| a == "--servers")
+        .and_then(|i| args.get(i + 1))
+        .map(|list| list.split(',').map(str::to_owned).collect());
+    let sizes = if quick {
+        Sizes {
+            window: Duration::from_secs(1),
+            warmup: Duration::from_millis(300),
+            echo_clients: 10,
+            receivers: 100,
+            rates: vec![100],
+            idle: 500,
+            polling_clients: 10,
+            polling_receivers: 20,
+            polling_rate: 50,
+        }
+    } else {
+        Sizes {
+            window: Duration::from_secs(5),
+            warmup: Duration::from_secs(1),
+            echo_clients: 50,
+            receivers: 1000,
+            rates: vec![200, 500],
+            idle: 15_000,
+            polling_clients: 50,
+            polling_receivers: 200,
+            polling_rate: 100,
+        }
+    };
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("bench/ is in the repository")
+        .to_path_buf();
+    let peers: Vec<Peer> = peers(&root)
+        .into_iter()
+        .filter(|peer| {
+            only.as_ref()
+                .is_none_or(|only| only.iter().any(|n| n == peer.name))
+        })
+        .collect();
+
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let mut rows = Rows::new();
+    for peer in &peers {
+        eprintln!("== {}", peer.name);
+        runtime.block_on(run_peer(peer, &sizes, pin, &mut rows))?;
+    }
+    print_table(&rows, &peers);
+    Ok(())
+}
+
+fn peers(root: &Path) -> Vec<Peer> {
+    let release = root.join("target/release");
+    let path = |p: PathBuf| p.to_string_lossy().into_owned();
+    vec![
+        Peer {
+            name: "tidings",
+            command: vec![path(release.join("bench-server"))],
+            polling: true,
+        },
+        Peer {
+            name: "socketioxide",
+            command: vec![path(
+                root.join("bench/peers/socketioxide/target/release/socketioxide-bench"),
+            )],
+            polling: true,
+        },
+        Peer {
+            name: "node",
+            command: vec![
+                "node".into(),
+                path(root.join("bench/peers/node/server.mjs")),
+            ],
+            polling: true,
+        },
+        Peer {
+            name: "limit",
+            command: vec![path(release.join("limit-server"))],
+            polling: false,
+        },
+    ]
+}
+
+async fn run_peer(peer: &Peer, sizes: &Sizes, pin: bool, rows: &mut Rows) -> std::io::Result<()> {
+    let mut add = |order: usize, row: String, figure: Figure| {
+        rows.entry((order, row))
+            .or_default()
+            .insert(peer.name, figure);
+    };
+    let cpu_us = |m: &Measure| m.cpu_per_unit().as_secs_f64() * 1e6;
+    let ms = |d: Duration| d.as_secs_f64() * 1e3;
+
+    let server = Server::start(&peer.command, pin).await?;
+    let echo = scenario::echo_ws(&server, sizes.echo_clients, sizes.warmup, sizes.window).await?;
+    server.stop().await;
+    report("echo", &echo);
+    let mut echo = echo;
+    let title = format!("echo, {} clients", sizes.echo_clients);
+    add(10, format!("{title}: acks/s"), higher(echo.rate(), "/s"));
+    add(
+        11,
+        format!("{title}: server CPU per ack"),
+        lower(cpu_us(&echo), "µs"),
+    );
+    add(
+        12,
+        format!("{title}: p50 round trip"),
+        lower(ms(echo.latencies.percentile(50.0)), "ms"),
+    );
+    add(
+        13,
+        format!("{title}: p99 round trip"),
+        lower(ms(echo.latencies.percentile(99.0)), "ms"),
+    );
+    add(
+        14,
+        format!("{title}: max round trip"),
+        lower(ms(echo.latencies.max()), "ms"),
+    );
+
+    for (i, &rate) in sizes.rates.iter().enumerate() {
+        let server = Server::start(&peer.command, pin).await?;
+        let mut fan = scenario::fanout(
+            &server,
+            Transport::WebSocket,
+            sizes.receivers,
+            rate,
+            sizes.window,
+        )
+        .await?;
+        server.stop().await;
+        report("fan-out", &fan);
+        let title = format!("fan-out, {} receivers x {rate} msgs/s", sizes.receivers);
+        let order = 20 + 10 * i;
+        add(
+            order,
+            format!("{title}: delivered"),
+            higher(fan.delivered(), "%"),
+        );
+        add(
+            order + 1,
+            format!("{title}: deliveries/s"),
+            higher(fan.rate(), "/s"),
+        );
+        add(
+            order + 2,
+            format!("{title}: server CPU per delivery"),
+            lower(cpu_us(&fan) * 1e3, "ns"),
+        );
+        add(
+            order + 3,
+            format!("{title}: p50 latency"),
+            lower(ms(fan.latencies.percentile(50.0)), "ms"),
+        );
+        add(
+            order + 4,
+            format!("{title}: p99 latency"),
+            lower(ms(fan.latencies.percentile(99.0)), "ms"),
+        );
+    }
+
+    let server = Server::start(&peer.command, pin).await?;
+    let Idle {
+        bytes_per_connection,
+        connects_per_second,
+    } = scenario::idle(&server, sizes.idle).await?;
+    server.stop().await;
+    eprintln!("   idle: {bytes_per_connection} B/connection, {connects_per_second:.0} connects/s");
+    let title = format!("idle, {} WebSocket connections", sizes.idle);
+    add(
+        60,
+        format!("{title}: RSS per connection"),
+        lower(bytes_per_connection as f64 / 1024.0, "KiB"),
+    );
+    add(
+        61,
+        format!("{title}: connects/s"),
+        higher(connects_per_second, "/s"),
+    );
+
+    if peer.polling {
+        let server = Server::start(&peer.command, pin).await?;
+        let mut echo =
+            scenario::echo_polling(&server, sizes.polling_clients, sizes.warmup, sizes.window)
+                .await?;
+        server.stop().await;
+        report("polling echo", &echo);
+        let title = format!("polling echo, {} clients", sizes.polling_clients);
+        add(70, format!("{title}: acks/s"), higher(echo.rate(), "/s"));
+        add(
+            71,
+            format!("{title}: server CPU per ack"),
+            lower(cpu_us(&echo), "µs"),
+        );
+        add(
+            72,
+            format!("{title}: p99 round trip"),
+            lower(ms(echo.latencies.percentile(99.0)), "ms"),
+        );
+
+        let server = Server::start(&peer.command, pin).await?;
+        let mut fan = scenario::fanout(
+            &server,
+            Transport::Polling,
+            sizes.polling_receivers,
+            sizes.polling_rate,
+            sizes.window,
+        )
+        .await?;
+        server.stop().await;
+        report("polling fan-out", &fan);
+        let title = format!(
+            "polling fan-out, {} receivers x {} msgs/s",
+            sizes.polling_receivers, sizes.polling_rate
+        );
+        add(
+            80,
+            format!("{title}: delivered"),
+            higher(fan.delivered(), "%"),
+        );
+        add(
+            81,
+            format!("{title}: server CPU per delivery"),
+            lower(cpu_us(&fan) * 1e3, "ns"),
+        );
+        add(
+            82,
+            format!("{title}: p99 latency"),
+            lower(ms(fan.latencies.percentile(99.0)), "ms"),
+        );
+    }
+    Ok(())
+}
+
+fn lower(value: f64, unit: &'static str) -> Figure {
+    Figure {
+        value,
+        lower_is_better: true,
+        unit,
+    }
+}
+
+fn higher(value: f64, unit: &'static str) -> Figure {
+    Figure {
+        value,
+        lower_is_better: false,
+        unit,
+    }
+}
+
+fn report(scenario: &str, measure: &Measure) {
+    eprintln!(
+        "   {scenario}: {} units ({:.1}% of expected) in {:.2} s, server CPU {:.3} s",
+        measure.units,
+        measure.delivered(),
+        measure.window.as_secs_f64(),
+        measure.cpu.as_secs_f64(),
+    );
+}
+
+fn format_value(figure: Figure) -> String {
+    let value = figure.value;
+    let number = if value >= 100.0 {
+        format!("{value:.0}")
+    } else if value >= 10.0 {
+        format!("{value:.1}")
+    } else {
+        format!("{value:.2}")
+    };
+    format!("{number} {}", figure.unit)
+}
+
+/// Prints the table as Markdown: a row per figure, a column per server, then the ratio of
+/// Tidings' figure to each other server's.
+fn print_table(rows: &Rows, peers: &[Peer]) {
+    let others: Vec<&str> = peers
+        .iter()
+        .map(|p| p.name)
+        .filter(|name| *name != "tidings")
+        .collect();
+    let mut header = String::from("| figure |");
+    let mut rule = String::from("| --- |");
+    for peer in peers {
+        header.push_str(&format!(" {} |", peer.name));
+        rule.push_str(" ---: |");
+    }
+    for other in &others {
+        header.push_str(&format!(" tidings / {other} |"));
+        rule.push_str(" ---: |");
+    }
+    println!("{header}\n{rule}");
+    for ((_, title), figures) in rows {
+        let mut line = format!("| {title} |");
+        for peer in peers {
+            match figures.get(peer.name) {
+                Some(figure) => line.push_str(&format!(" {} |", format_value(*figure))),
+                None => line.push_str(" – |"),
+            }
+        }
+        for other in &others {
+            match (figures.get("tidings"), figures.get(other)) {
+                (Some(ours), Some(theirs)) if theirs.value > 0.0 => {
+                    let ratio = ours.value / theirs.value;
+                    let better = if ours.lower_is_better {
+                        ratio <= 1.0
+                    } else {
+                        ratio >= 1.0
+                    };
+                    let mark = if better { "" } else { " (worse)" };
+                    line.push_str(&format!(" {ratio:.2}x{mark} |"));
+                }
+                _ => line.push_str(" – |"),
+            }
+        }
+        println!("{line}");
+    }
+}

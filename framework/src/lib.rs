@@ -57,6 +57,7 @@ mod namespace;
 mod operators;
 pub mod parser;
 mod payload;
+mod sid_map;
 mod socket;
 mod sync;
 

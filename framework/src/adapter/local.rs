@@ -6,6 +6,7 @@ use std::sync::RwLock;
 use super::{AckCollector, Adapter, AdapterFuture, BroadcastOptions, BroadcastPacket, Room};
 use crate::Sid;
 use crate::namespace::LocalNamespace;
+use crate::sid_map::{SidMap, SidSet};
 use crate::socket::{RemoteSocket, Socket};
 
 /// The in-memory adapter: every namespace's default.
@@ -21,9 +22,9 @@ pub struct LocalAdapter {
 #[derive(Debug, Default)]
 struct Rooms {
     /// The members of each room.
-    members: HashMap<Room, HashSet<Sid>>,
+    members: HashMap<Room, SidSet>,
     /// The rooms of each socket in a room.
-    joined: HashMap<Sid, HashSet<Room>>,
+    joined: SidMap<HashSet<Room>>,
 }
 
 impl LocalAdapter {
@@ -45,37 +46,51 @@ impl LocalAdapter {
 
     /// The sockets of this server that `options` selects.
     pub fn select(&self, options: &BroadcastOptions) -> Vec<Socket> {
+        let mut selected = Vec::new();
+        self.for_each_selected(options, |socket| selected.push(socket.clone()));
+        selected
+    }
+
+    /// Calls `f` once for each socket of this server that `options` selects, under the
+    /// adapter's and the namespace's read locks: no list is built and no handle cloned, which
+    /// is most of a large broadcast's cost besides the sending itself. `f` must not join,
+    /// leave or disconnect sockets.
+    fn for_each_selected(&self, options: &BroadcastOptions, mut f: impl FnMut(&Socket)) {
         let rooms = self.rooms();
-        let members = |room: &Room, into: &mut HashSet<Sid>| {
-            if let Some(members) = rooms.members.get(room) {
-                into.extend(members.iter().copied());
-            }
-            if let Ok(sid) = room.parse::<Sid>() {
-                if self.namespace.socket(sid).is_some() {
-                    into.insert(sid);
+        self.namespace.with_sockets(|sockets| {
+            // A room named like a connected socket's id holds that socket.
+            let own = |room: &Room| {
+                room.parse::<Sid>()
+                    .ok()
+                    .filter(|sid| sockets.contains_key(sid))
+            };
+            let members = |room: &Room| {
+                let joined = rooms.members.get(room).into_iter().flatten().copied();
+                joined.chain(own(room))
+            };
+            let excluded: SidSet = options.except.iter().flat_map(members).collect();
+            let kept = |sid: &Sid| excluded.is_empty() || !excluded.contains(sid);
+            match options.rooms.as_slice() {
+                [] => sockets
+                    .iter()
+                    .filter(|(sid, _)| kept(sid))
+                    .for_each(|(_, socket)| f(socket)),
+                // One room: its members are distinct, unless its name is also a member's id.
+                [room] if own(room).is_none() => members(room)
+                    .filter(kept)
+                    .filter_map(|sid| sockets.get(&sid))
+                    .for_each(&mut f),
+                several => {
+                    let mut seen = SidSet::default();
+                    several
+                        .iter()
+                        .flat_map(members)
+                        .filter(|sid| kept(sid) && seen.insert(*sid))
+                        .filter_map(|sid| sockets.get(&sid))
+                        .for_each(&mut f);
                 }
             }
-        };
-        let mut excluded = HashSet::new();
-        for room in &options.except {
-            members(room, &mut excluded);
-        }
-        if options.rooms.is_empty() {
-            drop(rooms);
-            let mut sockets = self.namespace.sockets();
-            sockets.retain(|socket| !excluded.contains(&socket.id()));
-            return sockets;
-        }
-        let mut included = HashSet::new();
-        for room in &options.rooms {
-            members(room, &mut included);
-        }
-        drop(rooms);
-        included
-            .into_iter()
-            .filter(|sid| !excluded.contains(sid))
-            .filter_map(|sid| self.namespace.socket(sid))
-            .collect()
+        });
     }
 }
 
@@ -135,9 +150,9 @@ impl Adapter for LocalAdapter {
 
     fn broadcast(&self, packet: &BroadcastPacket, options: &BroadcastOptions) {
         let messages = self.namespace.encode_event(packet);
-        for socket in self.select(options) {
-            socket.deliver(&messages, options.volatile);
-        }
+        self.for_each_selected(options, |socket| {
+            socket.deliver(&messages, options.volatile)
+        });
     }
 
     fn broadcast_with_ack(
@@ -147,11 +162,11 @@ impl Adapter for LocalAdapter {
         acks: AckCollector,
     ) {
         let mut sent = 0;
-        for socket in self.select(options) {
+        self.for_each_selected(options, |socket| {
             if socket.deliver_with_ack(packet, acks.recipient(), options.volatile) {
                 sent += 1;
             }
-        }
+        });
         acks.expect(sent);
     }
 

@@ -19,6 +19,7 @@ use crate::handler::{BoxedHandler, BoxedMiddleware, Handler, Middleware, boxed, 
 use crate::io::Core;
 use crate::operators::{BroadcastOperators, IntoRooms};
 use crate::parser::Parser;
+use crate::sid_map::SidMap;
 use crate::socket::{RemoteSocket, Socket};
 use crate::sync::{read, write};
 use crate::{EmitError, Payload, Sid};
@@ -33,7 +34,7 @@ pub struct Namespace(Arc<Inner>);
 struct Inner {
     name: String,
     core: Arc<Core>,
-    sockets: RwLock<HashMap<Sid, Socket>>,
+    sockets: RwLock<SidMap<Socket>>,
     adapter: OnceLock<Arc<dyn Adapter>>,
     /// Shared by the namespaces a dynamic namespace creates.
     handlers: Arc<Handlers>,
@@ -315,6 +316,14 @@ impl LocalNamespace {
     /// The connected socket `sid` of this server.
     pub fn socket(&self, sid: Sid) -> Option<Socket> {
         self.upgrade()?.socket(sid)
+    }
+
+    /// Calls `f` with the connected sockets of this server, under the namespace's read
+    /// lock (nothing when the namespace is gone).
+    pub(crate) fn with_sockets(&self, f: impl FnOnce(&SidMap<Socket>)) {
+        if let Some(ns) = self.upgrade() {
+            f(&read(&ns.0.sockets));
+        }
     }
 
     /// Every connected socket of this server.

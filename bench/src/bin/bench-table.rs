@@ -3,7 +3,8 @@
 //! `bench/run` builds everything and starts this pinned to core 1; each server runs pinned
 //! to core 0, a fresh one per scenario. Options: `--quick` (shorter windows, fewer
 //! connections: a smoke test, not a measurement), `--servers a,b` (a subset of `tidings`,
-//! `socketioxide`, `node`, `limit`), `--no-pin` (no `taskset`).
+//! `socketioxide`, `node`, `limit`), `--only a,b` (a subset of the scenarios `echo`,
+//! `fanout`, `idle`, `polling`, for profiling one), `--no-pin` (no `taskset`).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -48,11 +49,14 @@ fn main() -> std::io::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let quick = args.iter().any(|a| a == "--quick");
     let pin = !args.iter().any(|a| a == "--no-pin");
-    let only: Option<Vec<String>> = args
-        .iter()
-        .position(|a| a == "--servers")
-        .and_then(|i| args.get(i + 1))
-        .map(|list| list.split(',').map(str::to_owned).collect());
+    let list = |flag: &str| -> Option<Vec<String>> {
+        args.iter()
+            .position(|a| a == flag)
+            .and_then(|i| args.get(i + 1))
+            .map(|list| list.split(',').map(str::to_owned).collect())
+    };
+    let only = list("--servers");
+    let scenarios = list("--only");
     let sizes = if quick {
         Sizes {
             window: Duration::from_secs(1),
@@ -96,7 +100,12 @@ fn main() -> std::io::Result<()> {
     let mut rows = Rows::new();
     for peer in &peers {
         eprintln!("== {}", peer.name);
-        runtime.block_on(run_peer(peer, &sizes, pin, &mut rows))?;
+        let run = |name: &str| {
+            scenarios
+                .as_ref()
+                .is_none_or(|s| s.iter().any(|n| n == name))
+        };
+        runtime.block_on(run_peer(peer, &sizes, pin, &run, &mut rows))?;
     }
     print_table(&rows, &peers);
     Ok(())
@@ -134,7 +143,13 @@ fn peers(root: &Path) -> Vec<Peer> {
     ]
 }
 
-async fn run_peer(peer: &Peer, sizes: &Sizes, pin: bool, rows: &mut Rows) -> std::io::Result<()> {
+async fn run_peer(
+    peer: &Peer,
+    sizes: &Sizes,
+    pin: bool,
+    run: &dyn Fn(&str) -> bool,
+    rows: &mut Rows,
+) -> std::io::Result<()> {
     let mut add = |order: usize, row: String, figure: Figure| {
         rows.entry((order, row))
             .or_default()
@@ -143,35 +158,38 @@ async fn run_peer(peer: &Peer, sizes: &Sizes, pin: bool, rows: &mut Rows) -> std
     let cpu_us = |m: &Measure| m.cpu_per_unit().as_secs_f64() * 1e6;
     let ms = |d: Duration| d.as_secs_f64() * 1e3;
 
-    let server = Server::start(&peer.command, pin).await?;
-    let echo = scenario::echo_ws(&server, sizes.echo_clients, sizes.warmup, sizes.window).await?;
-    server.stop().await;
-    report("echo", &echo);
-    let mut echo = echo;
-    let title = format!("echo, {} clients", sizes.echo_clients);
-    add(10, format!("{title}: acks/s"), higher(echo.rate(), "/s"));
-    add(
-        11,
-        format!("{title}: server CPU per ack"),
-        lower(cpu_us(&echo), "µs"),
-    );
-    add(
-        12,
-        format!("{title}: p50 round trip"),
-        lower(ms(echo.latencies.percentile(50.0)), "ms"),
-    );
-    add(
-        13,
-        format!("{title}: p99 round trip"),
-        lower(ms(echo.latencies.percentile(99.0)), "ms"),
-    );
-    add(
-        14,
-        format!("{title}: max round trip"),
-        lower(ms(echo.latencies.max()), "ms"),
-    );
+    if run("echo") {
+        let server = Server::start(&peer.command, pin).await?;
+        let echo =
+            scenario::echo_ws(&server, sizes.echo_clients, sizes.warmup, sizes.window).await?;
+        server.stop().await;
+        report("echo", &echo);
+        let mut echo = echo;
+        let title = format!("echo, {} clients", sizes.echo_clients);
+        add(10, format!("{title}: acks/s"), higher(echo.rate(), "/s"));
+        add(
+            11,
+            format!("{title}: server CPU per ack"),
+            lower(cpu_us(&echo), "µs"),
+        );
+        add(
+            12,
+            format!("{title}: p50 round trip"),
+            lower(ms(echo.latencies.percentile(50.0)), "ms"),
+        );
+        add(
+            13,
+            format!("{title}: p99 round trip"),
+            lower(ms(echo.latencies.percentile(99.0)), "ms"),
+        );
+        add(
+            14,
+            format!("{title}: max round trip"),
+            lower(ms(echo.latencies.max()), "ms"),
+        );
+    }
 
-    for (i, &rate) in sizes.rates.iter().enumerate() {
+    for (i, &rate) in sizes.rates.iter().enumerate().filter(|_| run("fanout")) {
         let server = Server::start(&peer.command, pin).await?;
         let mut fan = scenario::fanout(
             &server,
@@ -212,26 +230,30 @@ async fn run_peer(peer: &Peer, sizes: &Sizes, pin: bool, rows: &mut Rows) -> std
         );
     }
 
-    let server = Server::start(&peer.command, pin).await?;
-    let Idle {
-        bytes_per_connection,
-        connects_per_second,
-    } = scenario::idle(&server, sizes.idle).await?;
-    server.stop().await;
-    eprintln!("   idle: {bytes_per_connection} B/connection, {connects_per_second:.0} connects/s");
-    let title = format!("idle, {} WebSocket connections", sizes.idle);
-    add(
-        60,
-        format!("{title}: RSS per connection"),
-        lower(bytes_per_connection as f64 / 1024.0, "KiB"),
-    );
-    add(
-        61,
-        format!("{title}: connects/s"),
-        higher(connects_per_second, "/s"),
-    );
+    if run("idle") {
+        let server = Server::start(&peer.command, pin).await?;
+        let Idle {
+            bytes_per_connection,
+            connects_per_second,
+        } = scenario::idle(&server, sizes.idle).await?;
+        server.stop().await;
+        eprintln!(
+            "   idle: {bytes_per_connection} B/connection, {connects_per_second:.0} connects/s"
+        );
+        let title = format!("idle, {} WebSocket connections", sizes.idle);
+        add(
+            60,
+            format!("{title}: RSS per connection"),
+            lower(bytes_per_connection as f64 / 1024.0, "KiB"),
+        );
+        add(
+            61,
+            format!("{title}: connects/s"),
+            higher(connects_per_second, "/s"),
+        );
+    }
 
-    if peer.polling {
+    if peer.polling && run("polling") {
         let server = Server::start(&peer.command, pin).await?;
         let mut echo =
             scenario::echo_polling(&server, sizes.polling_clients, sizes.warmup, sizes.window)

@@ -6,7 +6,7 @@ mod cors;
 mod error;
 mod handler;
 pub(crate) mod heartbeat;
-mod query;
+pub(crate) mod query;
 mod session;
 mod sid;
 

@@ -5,6 +5,7 @@
 //! whatever the handlers queued in response is in the next GET. A second GET (or POST) while
 //! one is pending is a protocol error: it is answered 400 and the session closes.
 
+use std::borrow::Cow;
 use std::collections::VecDeque;
 use std::task::{Context, Poll, Waker};
 
@@ -15,6 +16,7 @@ use http::{Method, Response};
 
 use super::{ServeFuture, Transport};
 use crate::Packet;
+use crate::engine::query::Query;
 use crate::engine::{CloseReason, RequestError, Session};
 use crate::packet::{jsonp, payload};
 use crate::service::EngineBody;
@@ -94,9 +96,7 @@ pub(super) fn receive(
 
 /// The `j` parameter: the request is JSONP.
 fn jsonp_index(parts: &Parts) -> Option<String> {
-    form_urlencoded::parse(parts.uri.query()?.as_bytes())
-        .find(|(key, _)| key == "j")
-        .map(|(_, value)| value.into_owned())
+    Query::parse(parts.uri.query()?).jsonp.map(Cow::into_owned)
 }
 
 fn payload_response(packets: &VecDeque<Packet>, jsonp: Option<&str>) -> Response<EngineBody> {

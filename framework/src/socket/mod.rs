@@ -1,6 +1,8 @@
 //! [`Socket`]: one client connected to one namespace.
 
 mod ack;
+mod dispatch;
+mod emit;
 mod handshake;
 mod intercept;
 mod reason;
@@ -13,7 +15,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
 use serde::Serialize;
-use tidings_transports::{Message, Session};
+use tidings_transports::Session;
 
 pub use self::ack::AckFuture;
 pub(crate) use self::ack::AckSink;
@@ -22,14 +24,14 @@ use self::intercept::BoxedInterceptor;
 pub use self::intercept::{EventPacket, Rejected};
 pub use self::reason::DisconnectReason;
 pub use self::remote::RemoteSocket;
-use crate::adapter::{BroadcastPacket, Room};
+use crate::Sid;
+use crate::adapter::Room;
 use crate::client::Client;
-use crate::handler::{BoxedHandler, Context, Handler, boxed};
+use crate::handler::{BoxedHandler, Handler, boxed};
 use crate::namespace::Namespace;
 use crate::operators::{BroadcastOperators, IntoRooms};
-use crate::parser::{Incoming, Parser, RESERVED_EVENTS};
-use crate::sync::{lock, read, write};
-use crate::{EmitError, Payload, Sid};
+use crate::parser::{Incoming, Parser};
+use crate::sync::{read, write};
 
 /// A client connected to a namespace. Cloning it is cheap; every clone is the same socket.
 ///
@@ -229,139 +231,6 @@ impl Socket {
             .push(Arc::new(interceptor));
     }
 
-    /// Emits `event` to the client with `data` as its arguments: a tuple is one argument
-    /// per element, `()` none, any other value one.
-    ///
-    /// # Errors
-    /// [`EmitError`] when the socket is disconnected, the event name is reserved, or `data`
-    /// cannot be serialized.
-    pub fn emit<T: Serialize + ?Sized>(&self, event: &str, data: &T) -> Result<(), EmitError> {
-        let args = self.encode(event, data)?;
-        let messages = self.parser().event(self.namespace(), event, None, &args);
-        self.send(&messages)
-    }
-
-    /// Emits `event` and waits for the client's ack, for the server's ack timeout unless
-    /// [`AckFuture::timeout`] sets another.
-    ///
-    /// ```no_run
-    /// # async fn f(socket: tidings::Socket) -> Result<(), tidings::AckError> {
-    /// use std::time::Duration;
-    ///
-    /// let reply = socket
-    ///     .emit_with_ack("question", "ready?")
-    ///     .timeout(Duration::from_secs(2))
-    ///     .await?;
-    /// let answer: String = reply.decode().unwrap_or_default();
-    /// # Ok(()) }
-    /// ```
-    pub fn emit_with_ack<T: Serialize + ?Sized>(&self, event: &str, data: &T) -> AckFuture {
-        let timeout = self.0.namespace.ack_timeout();
-        let args = match self.encode(event, data) {
-            Ok(args) => args,
-            Err(error) => return AckFuture::failed(error),
-        };
-        let (sink, future) = AckFuture::new(self.clone(), timeout);
-        match self.send_with_ack(
-            &BroadcastPacket {
-                event: event.to_owned(),
-                args,
-            },
-            sink,
-            false,
-        ) {
-            Some(id) => future.waiting_for(id),
-            None => AckFuture::failed(EmitError::Disconnected),
-        }
-    }
-
-    fn encode<T: Serialize + ?Sized>(&self, event: &str, data: &T) -> Result<Payload, EmitError> {
-        if RESERVED_EVENTS.contains(&event) {
-            return Err(EmitError::ReservedEvent(event.to_owned()));
-        }
-        if !self.connected() {
-            return Err(EmitError::Disconnected);
-        }
-        Ok(Payload::encode(self.parser(), data)?)
-    }
-
-    fn send(&self, messages: &[Message]) -> Result<(), EmitError> {
-        self.0
-            .session
-            .send_all(messages)
-            .map_err(|_| EmitError::Disconnected)
-    }
-
-    /// Sends `packet` asking for an ack that goes to `sink`; the ack id, or `None` when the
-    /// socket is disconnected (or busy, for a volatile packet).
-    fn send_with_ack(
-        &self,
-        packet: &BroadcastPacket,
-        sink: AckSink,
-        volatile: bool,
-    ) -> Option<u64> {
-        if !self.connected() || (volatile && !self.ready_for_volatile()) {
-            return None;
-        }
-        let id = {
-            let mut acks = lock(&self.0.acks);
-            let id = acks.next;
-            acks.next += 1;
-            acks.pending.insert(id, sink);
-            id
-        };
-        let messages = self
-            .parser()
-            .event(self.namespace(), &packet.event, Some(id), &packet.args);
-        if self.send(&messages).is_err() {
-            lock(&self.0.acks).pending.remove(&id);
-            return None;
-        }
-        Some(id)
-    }
-
-    /// Sends an ack to event `id`.
-    pub(crate) fn send_ack<T: Serialize + ?Sized>(
-        &self,
-        id: u64,
-        data: &T,
-    ) -> Result<(), EmitError> {
-        if !self.connected() {
-            return Err(EmitError::Disconnected);
-        }
-        let args = Payload::encode(self.parser(), data)?;
-        let messages = self.parser().ack(self.namespace(), id, &args);
-        self.send(&messages)
-    }
-
-    /// Forgets ack `id`: it timed out, or no one waits for it any more.
-    pub(crate) fn forget_ack(&self, id: u64) {
-        lock(&self.0.acks).pending.remove(&id);
-    }
-
-    /// Sends messages encoded for the whole namespace (a broadcast).
-    pub(crate) fn deliver(&self, messages: &[Message], volatile: bool) {
-        if self.connected() && (!volatile || self.ready_for_volatile()) {
-            let _ = self.send(messages);
-        }
-    }
-
-    /// Sends a broadcast that asks for acks; whether it was sent.
-    pub(crate) fn deliver_with_ack(
-        &self,
-        packet: &BroadcastPacket,
-        recipient: crate::adapter::Recipient,
-        volatile: bool,
-    ) -> bool {
-        self.send_with_ack(packet, AckSink::Many(recipient), volatile)
-            .is_some()
-    }
-
-    /// Whether a volatile packet goes out now: nothing is waiting to be sent before it.
-    fn ready_for_volatile(&self) -> bool {
-        self.0.session.queued() == 0
-    }
-
     /// Joins `rooms` (one room, or several).
     pub fn join(&self, rooms: impl IntoRooms) {
         self.0
@@ -442,138 +311,6 @@ impl Socket {
 
     pub(crate) fn data_json(&self) -> Option<serde_json::Value> {
         read(&self.0.data_json).clone()
-    }
-
-    /// Marks the socket connected, and handles what came while it was connecting.
-    pub(crate) fn connected_now(&self) {
-        self.0.connected.store(true, Ordering::Release);
-    }
-
-    /// Handles the packets that came while the connection handler ran, then lets the next
-    /// ones through.
-    pub(crate) fn open_inbox(&self) {
-        loop {
-            let waiting = {
-                let mut inbox = lock(&self.0.inbox);
-                match inbox.as_mut() {
-                    Some(waiting) if !waiting.is_empty() => std::mem::take(waiting),
-                    _ => {
-                        *inbox = None;
-                        return;
-                    }
-                }
-            };
-            for packet in waiting {
-                self.handle(packet);
-            }
-        }
-    }
-
-    /// Handles a packet for this socket, or keeps it until the socket has connected.
-    pub(crate) fn receive(&self, packet: Incoming) {
-        {
-            let mut inbox = lock(&self.0.inbox);
-            if let Some(waiting) = inbox.as_mut() {
-                waiting.push(packet);
-                return;
-            }
-        }
-        self.handle(packet);
-    }
-
-    fn handle(&self, packet: Incoming) {
-        match packet {
-            Incoming::Event {
-                id, event, args, ..
-            } => self.on_event(event, args, id),
-            Incoming::Ack { id, args, .. } => {
-                let sink = lock(&self.0.acks).pending.remove(&id);
-                match sink {
-                    Some(AckSink::One(sender)) => {
-                        let _ = sender.send(args);
-                    }
-                    Some(AckSink::Many(recipient)) => recipient.ack(args),
-                    None => tracing::debug!(socket = %self.id(), id, "ack for no pending event"),
-                }
-            }
-            Incoming::Disconnect { .. } => {
-                self.close_with(DisconnectReason::ClientNamespaceDisconnect, false);
-            }
-            Incoming::Connect { .. } => {
-                tracing::debug!(socket = %self.id(), "CONNECT to a namespace already connected");
-            }
-        }
-    }
-
-    fn on_event(&self, event: String, args: Payload, ack: Option<u64>) {
-        if !self.connected() {
-            return;
-        }
-        let interceptors = read(&self.0.handlers).interceptors.clone();
-        let mut packet = EventPacket::new(event, args, ack, self.parser());
-        for interceptor in interceptors {
-            if let Err(rejected) = interceptor(&mut packet) {
-                tracing::debug!(socket = %self.id(), event = packet.event(), "event rejected: {rejected}");
-                return;
-            }
-        }
-        let (any, handler) = {
-            let handlers = read(&self.0.handlers);
-            let own = handlers
-                .events
-                .iter()
-                .find(|(name, _)| &**name == packet.event())
-                .map(|(_, handler)| handler);
-            (
-                handlers.any.clone(),
-                own.or(handlers.fallback.as_ref()).cloned(),
-            )
-        };
-        let (event, args, ack) = packet.into_parts();
-        let context = |event: String, args: Payload| Context {
-            socket: self.clone(),
-            event: Some(event),
-            args: Some(args),
-            ack,
-            reason: None,
-        };
-        for any in any {
-            any.call(context(event.clone(), args.clone()));
-        }
-        match handler {
-            Some(handler) => handler.call(context(event, args)),
-            None => tracing::trace!(socket = %self.id(), event, "no handler"),
-        }
-    }
-
-    /// Disconnects the socket: tells the client when `notify`, calls the disconnecting
-    /// handlers, leaves every room, fails the acks it waits for, then calls the disconnect
-    /// handlers. Only the first call does anything.
-    pub(crate) fn close_with(&self, reason: DisconnectReason, notify: bool) {
-        let was_connected = self.0.connected.swap(false, Ordering::AcqRel);
-        *lock(&self.0.inbox) = None;
-        if !was_connected {
-            // A socket still connecting just leaves its client.
-            Client::forget(&self.0.session, self);
-            return;
-        }
-        if notify {
-            let _ = self
-                .0
-                .session
-                .send(self.parser().disconnect(self.namespace()));
-        }
-        let handlers = std::mem::take(&mut *write(&self.0.handlers));
-        let call = |handler: BoxedHandler| {
-            let mut context = Context::new(self.clone());
-            context.reason = Some(reason);
-            handler.call(context);
-        };
-        handlers.disconnecting.into_iter().for_each(call);
-        self.0.namespace.remove(self);
-        Client::forget(&self.0.session, self);
-        lock(&self.0.acks).pending.clear();
-        handlers.disconnect.into_iter().for_each(call);
     }
 }
 

@@ -1,0 +1,145 @@
+//! What comes from the client for one socket: held while it connects, then events to
+//! their handlers, acks to whoever waits, and the socket's end.
+
+use std::sync::atomic::Ordering;
+
+use super::{AckSink, DisconnectReason, EventPacket, Socket};
+use crate::Payload;
+use crate::client::Client;
+use crate::handler::{BoxedHandler, Context};
+use crate::parser::Incoming;
+use crate::sync::{lock, read, write};
+
+impl Socket {
+    /// Marks the socket connected, and handles what came while it was connecting.
+    pub(crate) fn connected_now(&self) {
+        self.0.connected.store(true, Ordering::Release);
+    }
+
+    /// Handles the packets that came while the connection handler ran, then lets the next
+    /// ones through.
+    pub(crate) fn open_inbox(&self) {
+        loop {
+            let waiting = {
+                let mut inbox = lock(&self.0.inbox);
+                match inbox.as_mut() {
+                    Some(waiting) if !waiting.is_empty() => std::mem::take(waiting),
+                    _ => {
+                        *inbox = None;
+                        return;
+                    }
+                }
+            };
+            for packet in waiting {
+                self.handle(packet);
+            }
+        }
+    }
+
+    /// Handles a packet for this socket, or keeps it until the socket has connected.
+    pub(crate) fn receive(&self, packet: Incoming) {
+        {
+            let mut inbox = lock(&self.0.inbox);
+            if let Some(waiting) = inbox.as_mut() {
+                waiting.push(packet);
+                return;
+            }
+        }
+        self.handle(packet);
+    }
+
+    fn handle(&self, packet: Incoming) {
+        match packet {
+            Incoming::Event {
+                id, event, args, ..
+            } => self.on_event(event, args, id),
+            Incoming::Ack { id, args, .. } => {
+                let sink = lock(&self.0.acks).pending.remove(&id);
+                match sink {
+                    Some(AckSink::One(sender)) => {
+                        let _ = sender.send(args);
+                    }
+                    Some(AckSink::Many(recipient)) => recipient.ack(args),
+                    None => tracing::debug!(socket = %self.id(), id, "ack for no pending event"),
+                }
+            }
+            Incoming::Disconnect { .. } => {
+                self.close_with(DisconnectReason::ClientNamespaceDisconnect, false);
+            }
+            Incoming::Connect { .. } => {
+                tracing::debug!(socket = %self.id(), "CONNECT to a namespace already connected");
+            }
+        }
+    }
+
+    fn on_event(&self, event: String, args: Payload, ack: Option<u64>) {
+        if !self.connected() {
+            return;
+        }
+        let interceptors = read(&self.0.handlers).interceptors.clone();
+        let mut packet = EventPacket::new(event, args, ack, self.parser());
+        for interceptor in interceptors {
+            if let Err(rejected) = interceptor(&mut packet) {
+                tracing::debug!(socket = %self.id(), event = packet.event(), "event rejected: {rejected}");
+                return;
+            }
+        }
+        let (any, handler) = {
+            let handlers = read(&self.0.handlers);
+            let own = handlers
+                .events
+                .iter()
+                .find(|(name, _)| &**name == packet.event())
+                .map(|(_, handler)| handler);
+            (
+                handlers.any.clone(),
+                own.or(handlers.fallback.as_ref()).cloned(),
+            )
+        };
+        let (event, args, ack) = packet.into_parts();
+        let context = |event: String, args: Payload| Context {
+            socket: self.clone(),
+            event: Some(event),
+            args: Some(args),
+            ack,
+            reason: None,
+        };
+        for any in any {
+            any.call(context(event.clone(), args.clone()));
+        }
+        match handler {
+            Some(handler) => handler.call(context(event, args)),
+            None => tracing::trace!(socket = %self.id(), event, "no handler"),
+        }
+    }
+
+    /// Disconnects the socket: tells the client when `notify`, calls the disconnecting
+    /// handlers, leaves every room, fails the acks it waits for, then calls the disconnect
+    /// handlers. Only the first call does anything.
+    pub(crate) fn close_with(&self, reason: DisconnectReason, notify: bool) {
+        let was_connected = self.0.connected.swap(false, Ordering::AcqRel);
+        *lock(&self.0.inbox) = None;
+        if !was_connected {
+            // A socket still connecting just leaves its client.
+            Client::forget(&self.0.session, self);
+            return;
+        }
+        if notify {
+            let _ = self
+                .0
+                .session
+                .send(self.parser().disconnect(self.namespace()));
+        }
+        let handlers = std::mem::take(&mut *write(&self.0.handlers));
+        let call = |handler: BoxedHandler| {
+            let mut context = Context::new(self.clone());
+            context.reason = Some(reason);
+            handler.call(context);
+        };
+        handlers.disconnecting.into_iter().for_each(call);
+        self.0.namespace.remove(self);
+        Client::forget(&self.0.session, self);
+        lock(&self.0.acks).pending.clear();
+        handlers.disconnect.into_iter().for_each(call);
+    }
+}

@@ -1,0 +1,145 @@
+//! Sending to one socket: emits, acks both ways, and the packets of broadcasts.
+
+use serde::Serialize;
+use tidings_transports::Message;
+
+use super::{AckFuture, AckSink, Socket};
+use crate::adapter::{BroadcastPacket, Recipient};
+use crate::parser::RESERVED_EVENTS;
+use crate::sync::lock;
+use crate::{EmitError, Payload};
+
+impl Socket {
+    /// Emits `event` to the client with `data` as its arguments: a tuple is one argument
+    /// per element, `()` none, any other value one.
+    ///
+    /// # Errors
+    /// [`EmitError`] when the socket is disconnected, the event name is reserved, or `data`
+    /// cannot be serialized.
+    pub fn emit<T: Serialize + ?Sized>(&self, event: &str, data: &T) -> Result<(), EmitError> {
+        let args = self.encode(event, data)?;
+        let messages = self.parser().event(self.namespace(), event, None, &args);
+        self.send(&messages)
+    }
+
+    /// Emits `event` and waits for the client's ack, for the server's ack timeout unless
+    /// [`AckFuture::timeout`] sets another.
+    ///
+    /// ```no_run
+    /// # async fn f(socket: tidings::Socket) -> Result<(), tidings::AckError> {
+    /// use std::time::Duration;
+    ///
+    /// let reply = socket
+    ///     .emit_with_ack("question", "ready?")
+    ///     .timeout(Duration::from_secs(2))
+    ///     .await?;
+    /// let answer: String = reply.decode().unwrap_or_default();
+    /// # Ok(()) }
+    /// ```
+    pub fn emit_with_ack<T: Serialize + ?Sized>(&self, event: &str, data: &T) -> AckFuture {
+        let timeout = self.0.namespace.ack_timeout();
+        let args = match self.encode(event, data) {
+            Ok(args) => args,
+            Err(error) => return AckFuture::failed(error),
+        };
+        let (sink, future) = AckFuture::new(self.clone(), timeout);
+        match self.send_with_ack(
+            &BroadcastPacket {
+                event: event.to_owned(),
+                args,
+            },
+            sink,
+            false,
+        ) {
+            Some(id) => future.waiting_for(id),
+            None => AckFuture::failed(EmitError::Disconnected),
+        }
+    }
+
+    fn encode<T: Serialize + ?Sized>(&self, event: &str, data: &T) -> Result<Payload, EmitError> {
+        if RESERVED_EVENTS.contains(&event) {
+            return Err(EmitError::ReservedEvent(event.to_owned()));
+        }
+        if !self.connected() {
+            return Err(EmitError::Disconnected);
+        }
+        Ok(Payload::encode(self.parser(), data)?)
+    }
+
+    fn send(&self, messages: &[Message]) -> Result<(), EmitError> {
+        self.0
+            .session
+            .send_all(messages)
+            .map_err(|_| EmitError::Disconnected)
+    }
+
+    /// Sends `packet` asking for an ack that goes to `sink`; the ack id, or `None` when the
+    /// socket is disconnected (or busy, for a volatile packet).
+    fn send_with_ack(
+        &self,
+        packet: &BroadcastPacket,
+        sink: AckSink,
+        volatile: bool,
+    ) -> Option<u64> {
+        if !self.connected() || (volatile && !self.ready_for_volatile()) {
+            return None;
+        }
+        let id = {
+            let mut acks = lock(&self.0.acks);
+            let id = acks.next;
+            acks.next += 1;
+            acks.pending.insert(id, sink);
+            id
+        };
+        let messages = self
+            .parser()
+            .event(self.namespace(), &packet.event, Some(id), &packet.args);
+        if self.send(&messages).is_err() {
+            lock(&self.0.acks).pending.remove(&id);
+            return None;
+        }
+        Some(id)
+    }
+
+    /// Sends an ack to event `id`.
+    pub(crate) fn send_ack<T: Serialize + ?Sized>(
+        &self,
+        id: u64,
+        data: &T,
+    ) -> Result<(), EmitError> {
+        if !self.connected() {
+            return Err(EmitError::Disconnected);
+        }
+        let args = Payload::encode(self.parser(), data)?;
+        let messages = self.parser().ack(self.namespace(), id, &args);
+        self.send(&messages)
+    }
+
+    /// Forgets ack `id`: it timed out, or no one waits for it any more.
+    pub(crate) fn forget_ack(&self, id: u64) {
+        lock(&self.0.acks).pending.remove(&id);
+    }
+
+    /// Sends messages encoded for the whole namespace (a broadcast).
+    pub(crate) fn deliver(&self, messages: &[Message], volatile: bool) {
+        if self.connected() && (!volatile || self.ready_for_volatile()) {
+            let _ = self.send(messages);
+        }
+    }
+
+    /// Sends a broadcast that asks for acks; whether it was sent.
+    pub(crate) fn deliver_with_ack(
+        &self,
+        packet: &BroadcastPacket,
+        recipient: Recipient,
+        volatile: bool,
+    ) -> bool {
+        self.send_with_ack(packet, AckSink::Many(recipient), volatile)
+            .is_some()
+    }
+
+    /// Whether a volatile packet goes out now: nothing is waiting to be sent before it.
+    fn ready_for_volatile(&self) -> bool {
+        self.0.session.queued() == 0
+    }
+}

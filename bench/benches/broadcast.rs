@@ -28,14 +28,15 @@
 //! cargo bench -p tidings-bench --bench broadcast
 //! ```
 
+mod common;
+
 use std::cell::Cell;
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use http::{Method, Request, Uri};
-use http_body_util::{BodyExt, Full};
+use http::{Method, Uri};
 use tidings::{EngineConfig, Io, RemoteSocket, Socket};
 use tokio::runtime::Runtime;
 
@@ -44,10 +45,6 @@ const DATA: &str = "0123456789abcdef0123456789abcdef";
 
 /// The timed broadcasts between two drains of every queue, in `room_emit`.
 const DRAIN_EVERY: u64 = 16;
-
-/// The longest a polling GET may take; a drain never waits, since every queue holds
-/// something when it runs.
-const GET_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A server with `clients` long-polling clients connected to `/`, all in room `r`.
 struct Server {
@@ -80,7 +77,7 @@ impl Server {
         let polls = runtime.block_on(async {
             let mut polls = Vec::with_capacity(clients);
             for _ in 0..clients {
-                polls.push(connect(&io).await);
+                polls.push(common::connect(&io).await);
             }
             polls
         });
@@ -104,7 +101,8 @@ impl Server {
         }
         self.runtime.block_on(async {
             for uri in &self.polls {
-                let response = request(&self.io, Method::GET, uri.clone(), Bytes::new()).await;
+                let response =
+                    common::request(&self.io, Method::GET, uri.clone(), Bytes::new()).await;
                 assert!(
                     response.status().is_success(),
                     "poll: {}",
@@ -144,56 +142,6 @@ impl Server {
     fn remote_sockets(&self) -> Vec<RemoteSocket> {
         self.runtime.block_on(self.io.to("r").fetch_sockets())
     }
-}
-
-/// Sends one request to the server's engine, in memory.
-async fn request(
-    io: &Io,
-    method: Method,
-    uri: Uri,
-    body: Bytes,
-) -> http::Response<tidings_transports::EngineBody> {
-    let request = Request::builder()
-        .method(method)
-        .uri(uri)
-        .body(Full::new(body))
-        .expect("a valid request");
-    tokio::time::timeout(GET_TIMEOUT, io.engine().handle(request))
-        .await
-        .expect("the engine answers at once")
-}
-
-/// Opens a long-polling session and connects it to `/`; returns its polling URI.
-async fn connect(io: &Io) -> Uri {
-    let handshake = Uri::from_static("/socket.io/?EIO=4&transport=polling");
-    let response = request(io, Method::GET, handshake, Bytes::new()).await;
-    assert!(
-        response.status().is_success(),
-        "handshake: {}",
-        response.status()
-    );
-    let body = response
-        .into_body()
-        .collect()
-        .await
-        .expect("an in-memory body")
-        .to_bytes();
-    let open = std::str::from_utf8(&body).expect("a text payload");
-    let sid = open
-        .split_once(r#""sid":""#)
-        .and_then(|(_, rest)| rest.split_once('"'))
-        .map(|(sid, _)| sid)
-        .expect("the open packet holds the sid");
-    let uri: Uri = format!("/socket.io/?EIO=4&transport=polling&sid={sid}")
-        .parse()
-        .expect("a valid URI");
-    let response = request(io, Method::POST, uri.clone(), Bytes::from_static(b"40")).await;
-    assert!(
-        response.status().is_success(),
-        "connect: {}",
-        response.status()
-    );
-    uri
 }
 
 fn broadcast(c: &mut Criterion) {

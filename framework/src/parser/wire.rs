@@ -102,20 +102,22 @@ fn from_json(packet: json::Packet) -> Result<Incoming, ParseError> {
     })
 }
 
-/// Splits `["name",a,b]` into the name and `[a,b]`.
+/// Splits `["name",a,b]` into the name and `[a,b]`. The decoder has checked the data (a JSON
+/// array starting with a string), so only the name is parsed here, not the arguments.
 fn split_json_event(data: &str) -> Result<(String, String), ParseError> {
-    let items: Vec<&RawValue> = serde_json::from_str(data).map_err(|_| ParseError::InvalidJson)?;
-    let event = items
-        .first()
-        .and_then(|name| serde_json::from_str::<String>(name.get()).ok())
+    let rest = data
+        .trim_start()
+        .strip_prefix('[')
         .ok_or(ParseError::InvalidPayload)?;
-    let args = match items.get(1) {
+    let mut names = serde_json::Deserializer::from_str(rest).into_iter::<String>();
+    let event = names
+        .next()
+        .and_then(Result::ok)
+        .ok_or(ParseError::InvalidPayload)?;
+    let after = rest[names.byte_offset()..].trim_start();
+    let args = match after.strip_prefix(',') {
+        Some(more) => format!("[{more}"),
         None => "[]".to_owned(),
-        // Every item borrows from `data`, so the second one starts inside it.
-        Some(second) => {
-            let start = second.get().as_ptr() as usize - data.as_ptr() as usize;
-            format!("[{}", &data[start..])
-        }
     };
     Ok((event, args))
 }
@@ -377,6 +379,26 @@ mod tests {
             p.connect_error("/a", "no", None).as_text(),
             Some(r#"4/a,{"message":"no"}"#)
         );
+    }
+
+    #[test]
+    fn splits_the_event_name_from_its_arguments() {
+        let cases = [
+            (r#"["a"]"#, ("a", "[]")),
+            (r#"["a",1,{"b":[2]}]"#, ("a", r#"[1,{"b":[2]}]"#)),
+            (r#" [ "a\"b" , 1 ] "#, ("a\"b", "[ 1 ] ")),
+            (r#"["a" ]"#, ("a", "[]")),
+        ];
+        for (data, (event, args)) in cases {
+            let split = split_json_event(data).expect("an event");
+            assert_eq!(
+                (split.0.as_str(), split.1.as_str()),
+                (event, args),
+                "{data}"
+            );
+            serde_json::from_str::<serde_json::Value>(&split.1).expect("the arguments are JSON");
+        }
+        assert_eq!(split_json_event("[1]"), Err(ParseError::InvalidPayload));
     }
 
     #[test]

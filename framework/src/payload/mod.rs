@@ -134,6 +134,10 @@ impl Payload {
         match &self.0 {
             Repr::Json { args, attachments } => {
                 let (result, _) = with_context(Context::JsonDecode(attachments.clone()), || {
+                    // One pass for the usual single argument; the general rule when it fails.
+                    if let Ok(Some(one)) = single_json_arg(args) {
+                        return Ok(one);
+                    }
                     let items: Vec<&RawValue> = serde_json::from_str(args)?;
                     match items.as_slice() {
                         [] => serde_json::from_str("null"),
@@ -188,6 +192,38 @@ impl Parser {
             Parser::MsgPack => Payload::from_msgpack(Bytes::from_static(&[0x90])),
         }
     }
+}
+
+/// Reads a JSON array of exactly one argument as a `T` in one pass; `None` when the array has
+/// no argument or several.
+fn single_json_arg<T: DeserializeOwned>(args: &str) -> serde_json::Result<Option<T>> {
+    struct Single<T>(std::marker::PhantomData<T>);
+
+    impl<'de, T: serde::Deserialize<'de>> serde::de::Visitor<'de> for Single<T> {
+        type Value = Option<T>;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("an array of arguments")
+        }
+
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(
+            self,
+            mut seq: A,
+        ) -> Result<Option<T>, A::Error> {
+            let Some(first) = seq.next_element::<T>()? else {
+                return Ok(None);
+            };
+            let more = seq.next_element::<serde::de::IgnoredAny>()?.is_some();
+            while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+            Ok((!more).then_some(first))
+        }
+    }
+
+    let mut deserializer = serde_json::Deserializer::from_str(args);
+    let value =
+        serde::Deserializer::deserialize_seq(&mut deserializer, Single(std::marker::PhantomData))?;
+    deserializer.end()?;
+    Ok(value)
 }
 
 /// Adds every `bin` value in `value` to `found`, depth first.

@@ -1,0 +1,61 @@
+//! In-memory requests to a server's engine, shared by the benchmarks.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{Method, Request, Uri};
+use http_body_util::{BodyExt, Full};
+use tidings::Io;
+
+/// The longest a polling request may take; the benchmarks never make one wait.
+const GET_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Sends one request to the server's engine, in memory.
+pub(crate) async fn request(
+    io: &Io,
+    method: Method,
+    uri: Uri,
+    body: Bytes,
+) -> http::Response<tidings_transports::EngineBody> {
+    let request = Request::builder()
+        .method(method)
+        .uri(uri)
+        .body(Full::new(body))
+        .expect("a valid request");
+    tokio::time::timeout(GET_TIMEOUT, io.engine().handle(request))
+        .await
+        .expect("the engine answers at once")
+}
+
+/// Opens a long-polling session and connects it to `/`; returns its polling URI.
+pub(crate) async fn connect(io: &Io) -> Uri {
+    let handshake = Uri::from_static("/socket.io/?EIO=4&transport=polling");
+    let response = request(io, Method::GET, handshake, Bytes::new()).await;
+    assert!(
+        response.status().is_success(),
+        "handshake: {}",
+        response.status()
+    );
+    let body = response
+        .into_body()
+        .collect()
+        .await
+        .expect("an in-memory body")
+        .to_bytes();
+    let open = std::str::from_utf8(&body).expect("a text payload");
+    let sid = open
+        .split_once(r#""sid":""#)
+        .and_then(|(_, rest)| rest.split_once('"'))
+        .map(|(sid, _)| sid)
+        .expect("the open packet holds the sid");
+    let uri: Uri = format!("/socket.io/?EIO=4&transport=polling&sid={sid}")
+        .parse()
+        .expect("a valid URI");
+    let response = request(io, Method::POST, uri.clone(), Bytes::from_static(b"40")).await;
+    assert!(
+        response.status().is_success(),
+        "connect: {}",
+        response.status()
+    );
+    uri
+}

@@ -16,7 +16,6 @@
 
 use bytes::Bytes;
 use serde::de::IgnoredAny;
-use serde_json::value::RawValue;
 
 use super::RESERVED_EVENTS;
 pub use super::{MAX_ACK_ID, PacketKind, ParseError};
@@ -271,16 +270,15 @@ fn check_data(kind: PacketKind, data: &str) -> Result<(), ParseError> {
         (PacketKind::ConnectError, Some(b'{' | b'"')) => true,
         (PacketKind::Ack, Some(b'[')) => true,
         (PacketKind::Event, Some(b'[')) => {
-            let elements: Vec<&RawValue> =
-                serde_json::from_str(data).map_err(|_| ParseError::InvalidJson)?;
-            let name = elements
-                .first()
-                .and_then(|name| serde_json::from_str::<String>(name.get()).ok())
-                .ok_or(ParseError::InvalidPayload)?;
-            return if RESERVED_EVENTS.contains(&name.as_str()) {
-                Err(ParseError::InvalidPayload)
-            } else {
-                Ok(())
+            return match serde_json::from_str::<EventCheck>(data) {
+                Ok(EventCheck) => Ok(()),
+                // A name that is missing, not a string or reserved: an invalid payload, if
+                // the rest is JSON at all.
+                Err(error) if error.is_data() => match serde_json::from_str::<IgnoredAny>(data) {
+                    Ok(_) => Err(ParseError::InvalidPayload),
+                    Err(_) => Err(ParseError::InvalidJson),
+                },
+                Err(_) => Err(ParseError::InvalidJson),
             };
         }
         _ => false,
@@ -290,6 +288,58 @@ fn check_data(kind: PacketKind, data: &str) -> Result<(), ParseError> {
     }
     serde_json::from_str::<IgnoredAny>(data).map_err(|_| ParseError::InvalidJson)?;
     Ok(())
+}
+
+/// An event's data checked in one pass: an array whose first element is a string that is not
+/// a reserved name, then any JSON.
+struct EventCheck;
+
+impl<'de> serde::Deserialize<'de> for EventCheck {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_seq(EventCheck)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for EventCheck {
+    type Value = EventCheck;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("an event name and its arguments")
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<EventCheck, A::Error> {
+        let name: std::borrow::Cow<'de, str> = seq
+            .next_element::<Name<'de>>()?
+            .ok_or_else(|| serde::de::Error::custom("an event has a name"))?
+            .0;
+        if RESERVED_EVENTS.contains(&&*name) {
+            return Err(serde::de::Error::custom("a reserved event name"));
+        }
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(EventCheck)
+    }
+}
+
+/// A string, borrowed when it holds no escape.
+struct Name<'de>(std::borrow::Cow<'de, str>);
+
+impl<'de> serde::Deserialize<'de> for Name<'de> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = Name<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E: serde::de::Error>(self, v: &'de str) -> Result<Name<'de>, E> {
+                Ok(Name(v.into()))
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Name<'de>, E> {
+                Ok(Name(v.to_owned().into()))
+            }
+        }
+        deserializer.deserialize_str(Visit)
+    }
 }
 
 /// Checks a complete binary packet: every placeholder names one of its attachments.

@@ -37,7 +37,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use http::{Method, Uri};
-use tidings::{EngineConfig, Io, RemoteSocket, Socket};
+use tidings::{Io, RemoteSocket, Socket};
 use tokio::runtime::Runtime;
 
 /// The payload of every emit: a 32-byte string.
@@ -58,20 +58,8 @@ struct Server {
 
 impl Server {
     fn new(clients: usize) -> Server {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_time()
-            .build()
-            .expect("a tokio runtime");
-        // No heartbeat gets in the way of a long benchmark.
-        let hour = Duration::from_secs(3600);
-        let io = Io::builder()
-            .engine(
-                EngineConfig::default()
-                    .path("/socket.io/")
-                    .ping_interval(hour)
-                    .ping_timeout(hour),
-            )
-            .build();
+        let runtime = common::runtime();
+        let io = common::server();
         io.ns("/", |socket: Socket| socket.join("r"));
 
         let polls = runtime.block_on(async {

@@ -18,14 +18,12 @@
 mod common;
 
 use std::hint::black_box;
-use std::time::Duration;
 
 use bytes::Bytes;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use http::{Method, Uri};
-use http_body_util::BodyExt;
 use serde::Deserialize;
-use tidings::{AckSender, Data, EngineConfig, Io, Payload, Socket};
+use tidings::{AckSender, Data, Io, Payload, Socket};
 use tokio::runtime::Runtime;
 
 /// Events in one POST.
@@ -49,19 +47,8 @@ struct Bench {
 
 impl Bench {
     fn new(typed: bool) -> Bench {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_time()
-            .build()
-            .expect("a tokio runtime");
-        let hour = Duration::from_secs(3600);
-        let io = Io::builder()
-            .engine(
-                EngineConfig::default()
-                    .path("/socket.io/")
-                    .ping_interval(hour)
-                    .ping_timeout(hour),
-            )
-            .build();
+        let runtime = common::runtime();
+        let io = common::server();
         io.ns("/", move |socket: Socket| {
             if typed {
                 socket.on("echo", |Data(message): Data<Message>, ack: AckSender| {
@@ -95,13 +82,7 @@ impl Bench {
     async fn get(&self) -> usize {
         let response =
             common::request(&self.io, Method::GET, self.poll.clone(), Bytes::new()).await;
-        let body = response
-            .into_body()
-            .collect()
-            .await
-            .expect("an in-memory body")
-            .to_bytes();
-        body.len()
+        common::body(response).await.len()
     }
 
     /// POSTs the events, then GETs their acks.

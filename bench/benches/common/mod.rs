@@ -5,10 +5,42 @@ use std::time::Duration;
 use bytes::Bytes;
 use http::{Method, Request, Uri};
 use http_body_util::{BodyExt, Full};
-use tidings::Io;
+use tidings::{EngineConfig, Io};
+use tokio::runtime::Runtime;
 
 /// The longest a polling request may take; the benchmarks never make one wait.
 const GET_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A current-thread runtime that drives the in-memory requests.
+pub(crate) fn runtime() -> Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .expect("a tokio runtime")
+}
+
+/// A server on `/socket.io/` whose heartbeat never gets in the way of a long benchmark.
+pub(crate) fn server() -> Io {
+    let hour = Duration::from_secs(3600);
+    Io::builder()
+        .engine(
+            EngineConfig::default()
+                .path("/socket.io/")
+                .ping_interval(hour)
+                .ping_timeout(hour),
+        )
+        .build()
+}
+
+/// The whole body of a response.
+pub(crate) async fn body(response: http::Response<tidings_transports::EngineBody>) -> Bytes {
+    response
+        .into_body()
+        .collect()
+        .await
+        .expect("an in-memory body")
+        .to_bytes()
+}
 
 /// Sends one request to the server's engine, in memory.
 pub(crate) async fn request(
@@ -36,12 +68,7 @@ pub(crate) async fn connect(io: &Io) -> Uri {
         "handshake: {}",
         response.status()
     );
-    let body = response
-        .into_body()
-        .collect()
-        .await
-        .expect("an in-memory body")
-        .to_bytes();
+    let body = body(response).await;
     let open = std::str::from_utf8(&body).expect("a text payload");
     let sid = open
         .split_once(r#""sid":""#)

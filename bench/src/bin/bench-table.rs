@@ -160,8 +160,14 @@ async fn run_peer(
 
     if run("echo") {
         let server = Server::start(&peer.command, pin).await?;
-        let echo =
-            scenario::echo_ws(&server, sizes.echo_clients, sizes.warmup, sizes.window).await?;
+        let echo = scenario::echo(
+            &server,
+            Transport::WebSocket,
+            sizes.echo_clients,
+            sizes.warmup,
+            sizes.window,
+        )
+        .await?;
         server.stop().await;
         report("echo", &echo);
         let mut echo = echo;
@@ -255,9 +261,14 @@ async fn run_peer(
 
     if peer.polling && run("polling") {
         let server = Server::start(&peer.command, pin).await?;
-        let mut echo =
-            scenario::echo_polling(&server, sizes.polling_clients, sizes.warmup, sizes.window)
-                .await?;
+        let mut echo = scenario::echo(
+            &server,
+            Transport::Polling,
+            sizes.polling_clients,
+            sizes.warmup,
+            sizes.window,
+        )
+        .await?;
         server.stop().await;
         report("polling echo", &echo);
         let title = format!("polling echo, {} clients", sizes.polling_clients);

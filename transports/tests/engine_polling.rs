@@ -63,9 +63,7 @@ async fn echoes_text_and_binary_packets_in_one_payload() {
 async fn a_pending_get_gets_what_a_post_queues() {
     let server = Server::with_defaults().await;
     let sid = server.handshake().await;
-    let mut get = Http::connect(server.addr).await;
-    get.send("GET", &path(&session(&sid)), &[], b"").await;
-    server.settle().await;
+    let mut get = server.pending_get(&sid).await;
 
     server
         .post(&session(&sid), b"4one\x1e4two")
@@ -161,9 +159,7 @@ async fn enforces_max_payload_on_posts() {
 async fn a_second_get_closes_the_session() {
     let mut server = Server::with_defaults().await;
     let sid = server.handshake().await;
-    let mut first = Http::connect(server.addr).await;
-    first.send("GET", &path(&session(&sid)), &[], b"").await;
-    server.settle().await;
+    let mut first = server.pending_get(&sid).await;
 
     let second = server.get(&session(&sid)).await;
     second.assert_error(400, 3, "Bad request");
@@ -211,9 +207,7 @@ async fn a_second_post_during_a_slow_one_closes_the_session() {
 async fn an_abandoned_get_closes_the_session() {
     let mut server = Server::with_defaults().await;
     let sid = server.handshake().await;
-    let mut get = Http::connect(server.addr).await;
-    get.send("GET", &path(&session(&sid)), &[], b"").await;
-    server.settle().await;
+    let get = server.pending_get(&sid).await;
     server.assert_open(&sid);
 
     drop(get);
@@ -226,9 +220,7 @@ async fn an_abandoned_get_closes_the_session() {
 async fn a_close_packet_ends_the_pending_get_with_a_noop() {
     let mut server = Server::with_defaults().await;
     let sid = server.handshake().await;
-    let mut get = Http::connect(server.addr).await;
-    get.send("GET", &path(&session(&sid)), &[], b"").await;
-    server.settle().await;
+    let mut get = server.pending_get(&sid).await;
 
     server.post(&session(&sid), b"1").await.assert_ok();
     let response = get.response().await;
@@ -287,9 +279,7 @@ async fn malformed_payloads_close_the_session() {
 async fn a_malformed_payload_ends_the_pending_get_with_a_close() {
     let mut server = Server::with_defaults().await;
     let sid = server.handshake().await;
-    let mut get = Http::connect(server.addr).await;
-    get.send("GET", &path(&session(&sid)), &[], b"").await;
-    server.settle().await;
+    let mut get = server.pending_get(&sid).await;
 
     server
         .post(&session(&sid), b"4fine\x1eb!!!")

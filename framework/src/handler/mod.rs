@@ -128,7 +128,7 @@ pub trait Middleware<M>: Send + std::marker::Sync + 'static {
     fn call(&self, context: Context) -> MiddlewareFuture;
 }
 
-/// Logs an argument that could not be taken.
+/// Logs an argument that could not be taken; the handler is skipped.
 fn rejected(context: &Context, error: &dyn std::fmt::Display) {
     tracing::warn!(
         socket = %context.socket.id(),
@@ -136,6 +136,23 @@ fn rejected(context: &Context, error: &dyn std::fmt::Display) {
         event = context.event.as_deref().unwrap_or(""),
         "handler skipped: {error}"
     );
+}
+
+/// Refuses the connection for an argument that could not be taken.
+fn refused(_context: &Context, error: &dyn std::fmt::Display) -> MiddlewareFuture {
+    Box::pin(std::future::ready(Err(ConnectError::new(
+        error.to_string(),
+    ))))
+}
+
+/// Takes each argument from the context, or returns what `$otherwise` makes of the error.
+macro_rules! extract {
+    ($context:ident, $otherwise:ident, $($arg:ident),*) => {
+        $(let $arg = match $arg::from_context(&$context) {
+            Ok(value) => value,
+            Err(error) => return $otherwise(&$context, &error),
+        };)*
+    };
 }
 
 macro_rules! impl_handlers {
@@ -147,10 +164,7 @@ macro_rules! impl_handlers {
             $($arg: FromContext,)*
         {
             fn call(&self, context: Context) {
-                $(let $arg = match $arg::from_context(&context) {
-                    Ok(value) => value,
-                    Err(error) => return rejected(&context, &error),
-                };)*
+                extract!(context, rejected, $($arg),*);
                 contain(&context, || self($($arg),*));
             }
         }
@@ -163,10 +177,7 @@ macro_rules! impl_handlers {
             $($arg: FromContext,)*
         {
             fn call(&self, context: Context) {
-                $(let $arg = match $arg::from_context(&context) {
-                    Ok(value) => value,
-                    Err(error) => return rejected(&context, &error),
-                };)*
+                extract!(context, rejected, $($arg),*);
                 if let Some(future) = contain(&context, || self($($arg),*)) {
                     run(&context, future);
                 }
@@ -180,13 +191,7 @@ macro_rules! impl_handlers {
             $($arg: FromContext,)*
         {
             fn call(&self, context: Context) -> MiddlewareFuture {
-                $(let $arg = match $arg::from_context(&context) {
-                    Ok(value) => value,
-                    Err(error) => {
-                        let error = ConnectError::new(error.to_string());
-                        return Box::pin(std::future::ready(Err(error)));
-                    }
-                };)*
+                extract!(context, refused, $($arg),*);
                 let result = contain(&context, || self($($arg),*))
                     .unwrap_or_else(|| Err(ConnectError::new("middleware panicked")));
                 Box::pin(std::future::ready(result))
@@ -201,13 +206,7 @@ macro_rules! impl_handlers {
             $($arg: FromContext,)*
         {
             fn call(&self, context: Context) -> MiddlewareFuture {
-                $(let $arg = match $arg::from_context(&context) {
-                    Ok(value) => value,
-                    Err(error) => {
-                        let error = ConnectError::new(error.to_string());
-                        return Box::pin(std::future::ready(Err(error)));
-                    }
-                };)*
+                extract!(context, refused, $($arg),*);
                 let panicked = || -> Result<(), ConnectError> { Err(ConnectError::new("middleware panicked")) };
                 match contain(&context, || self($($arg),*)) {
                     Some(future) => {

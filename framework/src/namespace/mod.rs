@@ -164,10 +164,7 @@ impl Namespace {
         event: &str,
         data: &T,
     ) -> Result<(), EmitError> {
-        let packet = BroadcastPacket {
-            event: event.to_owned(),
-            args: Payload::encode(self.parser(), data)?,
-        };
+        let packet = self.packet(event, data)?;
         self.adapter().server_side_emit(&packet, None);
         Ok(())
     }
@@ -183,13 +180,22 @@ impl Namespace {
         data: &T,
         timeout: Duration,
     ) -> Result<BroadcastAcks, EmitError> {
-        let packet = BroadcastPacket {
-            event: event.to_owned(),
-            args: Payload::encode(self.parser(), data)?,
-        };
+        let packet = self.packet(event, data)?;
         let (collector, collected) = BroadcastAcks::new(timeout);
         self.adapter().server_side_emit(&packet, Some(collector));
         Ok(collected)
+    }
+
+    /// An event for the other servers, its arguments encoded once.
+    fn packet<T: Serialize + ?Sized>(
+        &self,
+        event: &str,
+        data: &T,
+    ) -> Result<BroadcastPacket, EmitError> {
+        Ok(BroadcastPacket {
+            event: event.to_owned(),
+            args: Payload::encode(self.parser(), data)?,
+        })
     }
 
     /// How many servers share this namespace.

@@ -381,6 +381,9 @@ async fn interceptors_reject_events_and_change_their_arguments() {
         client.event_args("change").await,
         [json!("changed"), json!(true)]
     );
+    // The handler sent no ack of its own: the client still gets one, empty.
+    let ack = client.ack().await;
+    assert_eq!((ack.id, ack.ack_args()), (Some(1), &[][..]));
     client.quiet().await;
 }
 

@@ -8,7 +8,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::{Context, FromContext};
-use crate::socket::{DisconnectReason, Handshake, Socket};
+use crate::socket::{DisconnectReason, Handshake, Reply, Socket};
 use crate::{DataError, EmitError, Payload};
 
 impl FromContext for Socket {
@@ -173,26 +173,29 @@ impl<T: Clone + Send + Sync + 'static> FromContext for State<T> {
 /// };
 /// # let _ = on_add;
 /// ```
+///
+/// An event the client sent with an ack is always answered: when no handler sends an ack, an
+/// empty one goes out once every handler of the event has finished (an async handler when its
+/// future completes), so a client that emits with `retries` knows the event arrived. Only
+/// the first ack sent for an event goes out.
 #[derive(Debug)]
-pub struct AckSender {
-    socket: Socket,
-    id: Option<u64>,
-}
+pub struct AckSender(Option<Arc<Reply>>);
 
 impl AckSender {
     /// Whether the client asked for an ack.
     pub fn is_requested(&self) -> bool {
-        self.id.is_some()
+        self.0.is_some()
     }
 
     /// Sends the ack with `data` as its arguments (a tuple for several, `()` for none). It
-    /// does nothing when the client did not ask for one.
+    /// does nothing when the client did not ask for one, or when another handler of the
+    /// event already answered.
     ///
     /// # Errors
     /// [`EmitError`] when `data` cannot be serialized or the socket is disconnected.
     pub fn send<T: Serialize + ?Sized>(self, data: &T) -> Result<(), EmitError> {
-        match self.id {
-            Some(id) => self.socket.send_ack(id, data),
+        match &self.0 {
+            Some(reply) => reply.send(data),
             None => Ok(()),
         }
     }
@@ -202,9 +205,6 @@ impl FromContext for AckSender {
     type Error = Infallible;
 
     fn from_context(context: &Context) -> Result<Self, Infallible> {
-        Ok(AckSender {
-            socket: context.socket.clone(),
-            id: context.ack,
-        })
+        Ok(AckSender(context.ack.clone()))
     }
 }

@@ -16,10 +16,11 @@ mod run;
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 
 pub use self::extract::{AckSender, Bin, Data, Event, State, TryData};
 pub(crate) use self::run::{contain, run};
-use crate::socket::{DisconnectReason, Socket};
+use crate::socket::{DisconnectReason, Reply, Socket};
 use crate::{ConnectError, Payload};
 
 /// What a handler is called with: the socket, and the packet that triggered the call.
@@ -30,8 +31,8 @@ pub struct Context {
     pub(crate) event: Option<String>,
     /// The event's arguments, or the auth payload of a connection.
     pub(crate) args: Option<Payload>,
-    /// The ack id the client asked for.
-    pub(crate) ack: Option<u64>,
+    /// The ack the client asked for, shared by every handler of the event.
+    pub(crate) ack: Option<Arc<Reply>>,
     /// Why the socket disconnected, for disconnect handlers.
     pub(crate) reason: Option<DisconnectReason>,
 }
@@ -128,8 +129,12 @@ pub trait Middleware<M>: Send + std::marker::Sync + 'static {
     fn call(&self, context: Context) -> MiddlewareFuture;
 }
 
-/// Logs an argument that could not be taken; the handler is skipped.
+/// Logs an argument that could not be taken; the handler is skipped, and does not count as
+/// having handled the event (no empty ack for it).
 fn rejected(context: &Context, error: &dyn std::fmt::Display) {
+    if let Some(reply) = &context.ack {
+        reply.fail();
+    }
     tracing::warn!(
         socket = %context.socket.id(),
         namespace = context.socket.namespace(),

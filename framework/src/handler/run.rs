@@ -3,10 +3,11 @@
 use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Poll, Waker};
 
 use super::Context;
-use crate::socket::Socket;
+use crate::socket::{Reply, Socket};
 
 /// Calls `f`, catching and logging a panic; `None` when it panicked.
 pub(crate) fn contain<R>(context: &Context, f: impl FnOnce() -> R) -> Option<R> {
@@ -14,6 +15,9 @@ pub(crate) fn contain<R>(context: &Context, f: impl FnOnce() -> R) -> Option<R> 
         Ok(value) => Some(value),
         Err(panic) => {
             report(&context.socket, context.event.as_deref(), &*panic);
+            if let Some(reply) = &context.ack {
+                reply.fail();
+            }
             None
         }
     }
@@ -32,10 +36,16 @@ pub(crate) fn run<F: Future<Output = ()> + Send + 'static>(context: &Context, fu
                 future,
                 socket: context.socket.clone(),
                 event: context.event.clone(),
+                reply: context.ack.clone(),
             };
             tokio::spawn(contained);
         }
-        Err(panic) => report(&context.socket, context.event.as_deref(), &*panic),
+        Err(panic) => {
+            report(&context.socket, context.event.as_deref(), &*panic);
+            if let Some(reply) = &context.ack {
+                reply.fail();
+            }
+        }
     }
 }
 
@@ -44,6 +54,9 @@ pub(crate) struct Contained<F> {
     future: Pin<Box<F>>,
     socket: Socket,
     event: Option<String>,
+    /// The event's ack, held until the handler is done: if it sent none, the empty ack goes
+    /// out when this drops.
+    reply: Option<Arc<Reply>>,
 }
 
 impl<F: Future> Contained<F> {
@@ -52,6 +65,7 @@ impl<F: Future> Contained<F> {
             future: Box::pin(future),
             socket: context.socket.clone(),
             event: context.event.clone(),
+            reply: context.ack.clone(),
         }
     }
 }
@@ -66,6 +80,9 @@ impl<F: Future> Future for Contained<F> {
             Ok(Poll::Pending) => Poll::Pending,
             Err(panic) => {
                 report(&this.socket, this.event.as_deref(), &*panic);
+                if let Some(reply) = &this.reply {
+                    reply.fail();
+                }
                 Poll::Ready(None)
             }
         }

@@ -1,9 +1,10 @@
 //! What comes from the client for one socket: held while it connects, then events to
 //! their handlers, acks to whoever waits, and the socket's end.
 
+use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use super::{AckSink, DisconnectReason, EventPacket, Socket};
+use super::{AckSink, DisconnectReason, EventPacket, Reply, Socket};
 use crate::Payload;
 use crate::client::Client;
 use crate::handler::{BoxedHandler, Context};
@@ -97,19 +98,24 @@ impl Socket {
             )
         };
         let (event, args, ack) = packet.into_parts();
+        if any.is_empty() && handler.is_none() {
+            // Nothing handles the event: it is not acknowledged.
+            tracing::trace!(socket = %self.id(), event, "no handler");
+            return;
+        }
+        let reply = ack.map(|id| Arc::new(Reply::new(self.clone(), id)));
         let context = |event: String, args: Payload| Context {
             socket: self.clone(),
             event: Some(event),
             args: Some(args),
-            ack,
+            ack: reply.clone(),
             reason: None,
         };
         for any in any {
             any.call(context(event.clone(), args.clone()));
         }
-        match handler {
-            Some(handler) => handler.call(context(event, args)),
-            None => tracing::trace!(socket = %self.id(), event, "no handler"),
+        if let Some(handler) = handler {
+            handler.call(context(event, args));
         }
     }
 

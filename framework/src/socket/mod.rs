@@ -7,6 +7,7 @@ mod handshake;
 mod intercept;
 mod reason;
 mod remote;
+mod reply;
 
 use std::any::Any;
 use std::collections::HashMap;
@@ -24,6 +25,7 @@ use self::intercept::BoxedInterceptor;
 pub use self::intercept::{EventPacket, Rejected};
 pub use self::reason::DisconnectReason;
 pub use self::remote::RemoteSocket;
+pub(crate) use self::reply::Reply;
 use crate::Sid;
 use crate::adapter::Room;
 use crate::client::Client;

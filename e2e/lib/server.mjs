@@ -30,7 +30,9 @@ export function binary(name) {
 
 /**
  * Starts `name` with `env` and resolves once it prints where it listens.
- * Returns `{ pid, url, port, stop }`; `url` is `http://127.0.0.1:PORT`.
+ * Returns `{ pid, url, port, stop, exit }`; `url` is `http://127.0.0.1:PORT`. `exit(signal)`
+ * sends `signal` (SIGTERM by default) and resolves with `{ code, signal }` once the process
+ * has exited; `stop()` is `exit("SIGTERM")` without the result.
  */
 export function startServer(name, env = {}) {
   const child = spawn(binary(name), [], {
@@ -53,16 +55,27 @@ export function startServer(name, env = {}) {
       if (!match) return;
       clearTimeout(timer);
       const port = Number(match[1]);
+      const exit = (signal = "SIGTERM") =>
+        new Promise((done) => {
+          if (child.exitCode !== null || child.signalCode !== null) {
+            done({ code: child.exitCode, signal: child.signalCode });
+            return;
+          }
+          child.removeAllListeners("exit");
+          child.once("exit", (code, signal) => {
+            running.delete(child);
+            done({ code, signal });
+          });
+          child.kill(signal);
+        });
       resolve({
         pid: child.pid,
         port,
         url: `http://127.0.0.1:${port}`,
-        stop: () =>
-          new Promise((done) => {
-            child.removeAllListeners("exit");
-            child.once("exit", done);
-            child.kill("SIGTERM");
-          }),
+        exit,
+        stop: async () => {
+          await exit("SIGTERM");
+        },
       });
     });
   });

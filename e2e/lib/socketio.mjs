@@ -281,7 +281,8 @@ export async function rawConnect(engine, packet = "0") {
 /**
  * Starts `socketio-testbed` with `env` for the enclosing suite, closes the suite's clients
  * after each test and stops the server after the suite. Returns `{ server, clients }`;
- * `server.url` is valid once the suite runs. `clientOptions` go to every socket.
+ * `server.url` and `server.pid` are valid once the suite runs. `clientOptions` go to every
+ * socket.
  */
 export function useSocketTestbed(env = {}, clientOptions = {}) {
   const clients = new Clients(clientOptions);
@@ -289,6 +290,9 @@ export function useSocketTestbed(env = {}, clientOptions = {}) {
   const server = {
     get url() {
       return started.url;
+    },
+    get pid() {
+      return started.pid;
     },
   };
   before(async () => {

@@ -28,7 +28,7 @@ for (const [parserName, parser] of Object.entries(PARSERS)) {
         const hello = nextEvent(socket, "hello");
         await connected(socket);
         const [greeting] = await hello;
-        assert.deepEqual(greeting, { id: socket.id, nsp: "/" });
+        assert.deepEqual(greeting, { id: socket.id, nsp: "/", recovered: false });
         const [me] = await ack(socket, "whoami");
         assert.equal(me.id, socket.id);
         assert.equal(me.transport, transports.at(-1), "the server sees the transport of the mode");
@@ -108,7 +108,7 @@ for (const [parserName, parser] of Object.entries(PARSERS)) {
         const pump = () => {
           for (let i = 0; i < 5; i++) socket.emit("emit-back", sent++);
           if (upgradedAt >= 0 && sent >= upgradedAt + 200) resolve();
-          else if (sent >= 20_000) reject(new Error(`no upgrade after ${sent} events`));
+          else if (sent >= 100_000) reject(new Error(`no upgrade after ${sent} events`));
           else setImmediate(pump);
         };
         pump();

@@ -1,6 +1,9 @@
 //! Helpers shared by the example binaries.
 
 use std::net::SocketAddr;
+use std::time::Duration;
+
+use tidings_transports::Engine;
 
 /// Binds `127.0.0.1:$PORT` (3000 when `PORT` is unset).
 ///
@@ -27,35 +30,84 @@ pub fn init_tracing() {
 }
 
 /// Binds with [`bind`], prints `<name> listening on http://<address><path>`, then serves
-/// `service` until the process ends.
+/// `engine` until the process gets SIGTERM or SIGINT. Then it shuts the engine down
+/// gracefully ([`Engine::shutdown`]), waiting at most `SHUTDOWN_DEADLINE` milliseconds
+/// (10,000 by default); connections are still accepted meanwhile (long-polling clients
+/// collect their last packets on new ones, new handshakes get 503). Then it returns, so the
+/// process exits with status 0. A second signal during the shutdown ends it at once.
+///
+/// For a Socket.IO server, pass [`Io::engine`](tidings::Io::engine): its sockets disconnect
+/// with `ServerShuttingDown`.
 ///
 /// # Errors
-/// When the address cannot be bound.
-pub async fn serve(
-    name: &str,
-    path: &str,
-    service: tidings_transports::EngineService<tidings_transports::NotFound>,
-) -> std::io::Result<()> {
+/// When the address cannot be bound or the signal handlers cannot be installed.
+pub async fn serve(name: &str, path: &str, engine: &Engine) -> std::io::Result<()> {
+    // Installed before the line that says the server is up, so that a signal sent as soon as
+    // it is read is handled.
+    let mut signals = Signals::new()?;
     let listener = bind().await?;
     println!(
         "{name} listening on http://{}{path}",
         listener.local_addr()?
     );
-    tidings_transports::serve(listener, service).await;
+    let deadline = Duration::from_millis(env_number("SHUTDOWN_DEADLINE", 10_000));
+    let shutdown = async {
+        signals.next().await;
+        tokio::select! {
+            () = engine.shutdown(deadline) => {}
+            () = signals.next() => {}
+        }
+    };
+    tidings_transports::serve_with_shutdown(listener, engine.service(), shutdown).await;
     Ok(())
+}
+
+/// SIGTERM and SIGINT (Ctrl-C), whichever comes.
+struct Signals {
+    #[cfg(unix)]
+    term: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    interrupt: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn new() -> std::io::Result<Signals> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Ok(Signals {
+                term: signal(SignalKind::terminate())?,
+                interrupt: signal(SignalKind::interrupt())?,
+            })
+        }
+        #[cfg(not(unix))]
+        Ok(Signals {})
+    }
+
+    /// Resolves at the next signal.
+    async fn next(&mut self) {
+        #[cfg(unix)]
+        tokio::select! {
+            _ = self.term.recv() => {}
+            _ = self.interrupt.recv() => {}
+        }
+        #[cfg(not(unix))]
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }
 
 /// The test beds' Engine.IO settings, from the environment: `PING_INTERVAL` and
 /// `PING_TIMEOUT` in milliseconds (300 and 200 by default), `MAX_PAYLOAD` in bytes (1 MB),
-/// `TRANSPORTS` (a comma-separated list) and `CORS_ORIGIN` (one allowed origin, with
-/// credentials).
+/// `MAX_QUEUED_BYTES` in bytes (8 MiB), `TRANSPORTS` (a comma-separated list) and
+/// `CORS_ORIGIN` (one allowed origin, with credentials).
 pub fn testbed_engine_config(path: &str) -> tidings_transports::EngineConfig {
     use std::time::Duration;
     let mut config = tidings_transports::EngineConfig::default()
         .path(path)
         .ping_interval(Duration::from_millis(env_number("PING_INTERVAL", 300)))
         .ping_timeout(Duration::from_millis(env_number("PING_TIMEOUT", 200)))
-        .max_payload(env_number("MAX_PAYLOAD", 1_000_000) as usize);
+        .max_payload(env_number("MAX_PAYLOAD", 1_000_000) as usize)
+        .max_queued_bytes(env_number("MAX_QUEUED_BYTES", 8 * 1024 * 1024) as usize);
     if let Ok(transports) = std::env::var("TRANSPORTS") {
         config = config.transports(transports.split(',').map(str::trim));
     }

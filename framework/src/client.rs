@@ -10,9 +10,11 @@ use std::sync::{Arc, Mutex};
 use http::request::Parts;
 use tidings_transports::{CloseReason, Message, Session};
 
-use crate::handler::Context;
+use crate::handler::{Context, poll_then_spawn};
 use crate::io::IoInner;
+use crate::namespace::Namespace;
 use crate::parser::{ClientDecoder, Incoming};
+use crate::recovery::Claim;
 use crate::socket::{DisconnectReason, Handshake, Socket};
 use crate::sync::lock;
 use crate::{ConnectError, Payload};
@@ -109,29 +111,37 @@ impl Client {
             let _ = session.send(parser.connect_error(&name, "Invalid namespace", None));
             return;
         };
+        match namespace
+            .recovery()
+            .and_then(|_| Claim::from_auth(auth.as_ref()))
+        {
+            Some(claim) => poll_then_spawn(recover(session.clone(), namespace, name, auth, claim)),
+            None => self.start(session, namespace, name, auth),
+        }
+    }
+
+    /// Connects a new socket to `namespace`: through its middleware, then CONNECT.
+    fn start(&self, session: &Session, namespace: Namespace, name: String, auth: Option<Payload>) {
         let socket = Socket::new(
             namespace.clone(),
             session.clone(),
             self.handshake.with_auth(auth.clone()),
         );
         lock(&self.sockets).insert(name, socket.clone());
-
         let middlewares = namespace.middlewares();
         if middlewares.is_empty() {
-            finish_connect(&socket, auth, Ok(()));
+            if admit(&socket, Ok(())) {
+                enter(&socket);
+                welcome(&socket, auth);
+            }
             return;
         }
         tokio::spawn(async move {
-            let mut result = Ok(());
-            for middleware in middlewares {
-                let mut context = Context::new(socket.clone());
-                context.args = auth.clone();
-                result = middleware.call(context).await;
-                if result.is_err() {
-                    break;
-                }
+            let result = pass_middlewares(&socket, &auth).await;
+            if admit(&socket, result) {
+                enter(&socket);
+                welcome(&socket, auth);
             }
-            finish_connect(&socket, auth, result);
         });
     }
 
@@ -147,9 +157,19 @@ impl Client {
     }
 }
 
-/// Ends a connection: refused with the middleware's error, or accepted (the socket joins
-/// its namespace, the client gets CONNECT, then the connection handler runs).
-fn finish_connect(socket: &Socket, auth: Option<Payload>, result: Result<(), ConnectError>) {
+/// Runs the namespace's middleware in order until one refuses.
+async fn pass_middlewares(socket: &Socket, auth: &Option<Payload>) -> Result<(), ConnectError> {
+    for middleware in socket.ns().middlewares() {
+        let mut context = Context::new(socket.clone());
+        context.args = auth.clone();
+        middleware.call(context).await?;
+    }
+    Ok(())
+}
+
+/// Whether a connecting socket may join its namespace: the middleware let it through (or
+/// the client gets CONNECT_ERROR), and its session and client still want it.
+fn admit(socket: &Socket, result: Result<(), ConnectError>) -> bool {
     let session = socket.session();
     let parser = socket.ns().parser();
     if let Err(error) = result {
@@ -159,26 +179,109 @@ fn finish_connect(socket: &Socket, auth: Option<Payload>, result: Result<(), Con
             .and_then(|data| Payload::encode(parser, data).ok());
         let _ =
             session.send(parser.connect_error(socket.namespace(), error.message(), data.as_ref()));
-        return;
+        return false;
     }
     if session.is_closed()
         || !Client::of(session)
             .is_some_and(|c| lock(&c.sockets).get(socket.namespace()) == Some(socket))
     {
-        return;
+        return false;
     }
     if let Some(timer) = Client::of(session).and_then(|client| lock(&client.timer).take()) {
         timer.abort();
     }
+    true
+}
+
+/// Puts a new socket in its namespace and sends the client CONNECT.
+fn enter(socket: &Socket) {
     socket.ns().insert(socket);
-    let _ = session.send(parser.connect(socket.namespace(), socket.id().as_str()));
+    let pid = socket.pid().map(|pid| pid.to_string());
+    let connect = socket
+        .parser()
+        .connect(socket.namespace(), socket.id().as_str(), pid.as_deref());
+    let _ = socket.session().send(connect);
     socket.connected_now();
+}
+
+/// Runs the connection handler of a socket that has just connected, then the packets that
+/// came meanwhile. A session that closed while the socket connected takes it along.
+fn welcome(socket: &Socket, auth: Option<Payload>) {
+    if socket.session().is_closed() {
+        socket.close_with(DisconnectReason::TransportClose, false);
+        return;
+    }
     if let Some(handler) = socket.ns().connection_handler() {
         let mut context = Context::new(socket.clone());
         context.args = auth;
         handler.call(context);
     }
     socket.open_inbox();
+}
+
+/// Connects a socket whose client claims an earlier session: the earlier socket back, with
+/// the packets it missed, when the adapter still has them; a new socket otherwise.
+async fn recover(
+    session: Session,
+    namespace: Namespace,
+    name: String,
+    auth: Option<Payload>,
+    claim: Claim,
+) {
+    let adapter = namespace.adapter().clone();
+    let mut state = adapter.restore_session(claim.pid, &claim.offset).await;
+    if state.is_none()
+        && let Some(stale) = namespace.socket_by_pid(claim.pid)
+    {
+        // The client came back before this server noticed that it had gone: its old
+        // connection is dead. Closing it keeps its state, which is then restored.
+        Client::close(stale.session(), DisconnectReason::TransportClose);
+        state = adapter.restore_session(claim.pid, &claim.offset).await;
+    }
+    let Some(client) = Client::of(&session) else {
+        return;
+    };
+    if session.is_closed() || lock(&client.sockets).contains_key(&name) {
+        return;
+    }
+    let Some(state) = state else {
+        client.start(&session, namespace, name, auth);
+        return;
+    };
+    let socket = Socket::restored(
+        namespace.clone(),
+        session.clone(),
+        client.handshake.with_auth(auth.clone()),
+        &state,
+    );
+    lock(&client.sockets).insert(name, socket.clone());
+    let skip = namespace.recovery().is_some_and(|r| r.skip_middlewares);
+    let result = if skip {
+        Ok(())
+    } else {
+        pass_middlewares(&socket, &auth).await
+    };
+    if !admit(&socket, result) {
+        socket.drop_held();
+        return;
+    }
+    // Back in its namespace and rooms first: what it is sent from now on is held, and the
+    // missed packets are read after, so nothing falls between the two.
+    namespace.insert(&socket);
+    adapter.add_all(socket.id(), &state.rooms);
+    match adapter.missed_packets(&state, &claim.offset).await {
+        Some(missed) => {
+            socket.resume(missed);
+            welcome(&socket, auth);
+        }
+        None => {
+            // Some of what it missed is gone: the client reconnects and starts afresh.
+            tracing::debug!(socket = %socket.id(), "missed packets are gone; not recovered");
+            socket.drop_held();
+            namespace.remove(&socket);
+            Client::close(&session, DisconnectReason::ForcedClose);
+        }
+    }
 }
 
 impl tidings_transports::Handler for EngineHandler {

@@ -37,7 +37,8 @@
 //!
 //! # Layout
 //! - [`Io`] and [`IoBuilder`]: the server, its settings, and mounting it (standalone with
-//!   [`serve`], or in a tower stack with [`Io::layer`]).
+//!   [`serve`] or [`serve_with_shutdown`], or in a tower stack with [`Io::layer`]); ending it
+//!   with [`Io::shutdown`].
 //! - [`Namespace`] and [`Socket`]: handlers, emits, acks, rooms, middleware.
 //! - [`BroadcastOperators`]: emits and operations on many sockets.
 //! - The extractors handlers take: [`Data`], [`TryData`], [`Bin`], [`AckSender`],
@@ -57,6 +58,7 @@ mod namespace;
 mod operators;
 pub mod parser;
 mod payload;
+mod recovery;
 mod sid_map;
 mod socket;
 mod sync;
@@ -72,12 +74,18 @@ pub use namespace::{LocalNamespace, Namespace, ServerReply};
 pub use operators::{BroadcastOperators, IntoRooms};
 pub use parser::Parser;
 pub use payload::{Binary, DataError, Payload, SerializeError};
+pub use recovery::{MissedPacket, Recovery, SessionState};
 pub use socket::{
     AckFuture, DisconnectReason, EventPacket, Handshake, Rejected, RemoteSocket, Socket,
 };
-pub use tidings_transports::{EngineConfig, Sid, serve};
+pub use tidings_transports::{EngineConfig, Sid, serve, serve_with_shutdown};
 
 /// The server guide's examples, compiled as doc tests.
 #[cfg(doctest)]
 #[doc = include_str!("../../docs/server.md")]
 struct ServerGuide;
+
+/// The delivery guarantees page's examples, compiled as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/delivery.md")]
+struct DeliveryGuide;

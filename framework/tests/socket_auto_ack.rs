@@ -54,7 +54,10 @@ async fn only_the_first_ack_of_an_event_goes_out() {
 
     client.send(r#"427["twice"]"#).await;
     let ack = client.ack().await;
-    assert_eq!((ack.id, ack.ack_args()), (Some(7), &[json!("from on_any")][..]));
+    assert_eq!(
+        (ack.id, ack.ack_args()),
+        (Some(7), &[json!("from on_any")][..])
+    );
     client.quiet().await;
 }
 
@@ -79,7 +82,10 @@ async fn the_empty_ack_waits_for_an_async_handler_to_finish() {
     client.send(r#"423["slow"]"#).await;
     client.quiet().await;
     let release = gate.lock().expect("not poisoned").take();
-    release.expect("the handler ran").send(()).expect("it waits");
+    release
+        .expect("the handler ran")
+        .send(())
+        .expect("it waits");
     let ack = client.ack().await;
     assert_eq!((ack.id, ack.ack_args()), (Some(3), &[][..]));
 }

@@ -40,7 +40,8 @@
 //! - [`packet`]: the codecs, pure functions over bytes (packets, polling payloads, JSONP,
 //!   event streams).
 //! - [`Engine`], [`Session`], [`EngineConfig`]: the session table, heartbeat and upgrades.
-//! - [`EngineService`], [`EngineLayer`], [`serve`]: mounting it with tower or hyper.
+//! - [`EngineService`], [`EngineLayer`], [`serve`], [`serve_with_shutdown`]: mounting it with
+//!   tower or hyper; [`Engine::shutdown`] ends it gracefully.
 //!
 //! The protocol details, the SSE extension and the measured memory per session are in the
 //! repository's `docs/engine.md`.
@@ -55,4 +56,6 @@ pub use engine::{
     SendError, Session, SessionClosed, SessionCookie, Sid,
 };
 pub use packet::{DecodeError, Message, Packet};
-pub use service::{EngineBody, EngineLayer, EngineService, NotFound, PeerAddr, serve};
+pub use service::{
+    EngineBody, EngineLayer, EngineService, NotFound, PeerAddr, serve, serve_with_shutdown,
+};

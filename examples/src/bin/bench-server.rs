@@ -31,5 +31,5 @@ async fn main() -> std::io::Result<()> {
             let _ = socket.ns().to(bcast.room).emit("msg", &bcast.data);
         });
     });
-    tidings_examples::serve("bench-server", "/socket.io/", io.service()).await
+    tidings_examples::serve("bench-server", "/socket.io/", io.engine()).await
 }

@@ -28,5 +28,5 @@ async fn main() -> std::io::Result<()> {
         .ping_timeout(Duration::from_millis(200))
         .max_payload(1_000_000);
     let engine = Engine::new(config, Echo);
-    tidings_examples::serve("conformance-engineio", "/engine.io/", engine.service()).await
+    tidings_examples::serve("conformance-engineio", "/engine.io/", &engine).await
 }

@@ -40,5 +40,5 @@ async fn main() -> std::io::Result<()> {
         });
     });
     io.ns("/custom", greet);
-    tidings_examples::serve("conformance-socketio", "/socket.io/", io.service()).await
+    tidings_examples::serve("conformance-socketio", "/socket.io/", io.engine()).await
 }

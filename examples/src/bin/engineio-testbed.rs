@@ -6,8 +6,10 @@
 //! - `transport`: the server answers with the session's current transport.
 //!
 //! Timings and limits come from the environment: `PING_INTERVAL` and `PING_TIMEOUT` (ms,
-//! default 300 and 200), `MAX_PAYLOAD` (bytes, default 1000000), `TRANSPORTS`
-//! (comma-separated, default all), `CORS_ORIGIN` (an allowed origin, with credentials).
+//! default 300 and 200), `MAX_PAYLOAD` (bytes, default 1000000), `MAX_QUEUED_BYTES` (bytes,
+//! default 8 MiB), `TRANSPORTS` (comma-separated, default all), `CORS_ORIGIN` (an allowed
+//! origin, with credentials). SIGTERM or SIGINT shuts it down gracefully within
+//! `SHUTDOWN_DEADLINE` ms (default 10000).
 
 use http::request::Parts;
 use tidings_transports::{CloseReason, Engine, Handler, Message, Session};
@@ -43,5 +45,5 @@ async fn main() -> std::io::Result<()> {
     tidings_examples::init_tracing();
     let config = tidings_examples::testbed_engine_config("/engine.io/");
     let engine = Engine::new(config, Testbed);
-    tidings_examples::serve("engineio-testbed", "/engine.io/", engine.service()).await
+    tidings_examples::serve("engineio-testbed", "/engine.io/", &engine).await
 }

@@ -2,7 +2,7 @@
 //!
 //! Namespaces:
 //! - `/` and `/isolated`: the events below; `/` also greets every socket with `hello`
-//!   (`{ id, nsp }`);
+//!   (`{ id, nsp, recovered }`);
 //! - `/private`: the same events, behind middleware that refuses a CONNECT whose auth has no
 //!   `token: "secret"` with `"not authorized"` and data `{ reason, code }`;
 //! - `/dyn-<digits>`: a dynamic namespace with the same events; its middleware refuses
@@ -34,12 +34,30 @@
 //! - `reasons` (ack): acks every disconnection so far, `[{ id, nsp, reason }]`;
 //! - `whoami` (ack): acks `{ id, nsp, transport, auth, address, since }` (`address` and
 //!   `since` come from the connection's handshake, shared by its namespaces);
-//! - `panic`, `panic-async`: handlers that panic (before and after an `.await`).
+//! - `panic`, `panic-async`: handlers that panic (before and after an `.await`);
+//! - `flood` (`size`, ack): acks `"ok"`, then emits `flood` with a string of `size` bytes to
+//!   the socket, again and again, until an emit fails because the socket disconnected (a
+//!   client that stops reading is closed as a slow client);
+//! - `burst` (`n`, `size`, ack): emits `n` events `burst` with `(i, a string of size bytes)`,
+//!   `i` from 0, all at once, then acks how many it emitted;
+//! - `stats` (ack): acks `{ sessions, sockets }`: the engine's sessions and the sockets of
+//!   `/`, not counting the asking socket and its connection;
+//! - `stream` (`{ count }`): emits `tick` with 1, 2, … `count` to the socket, 20 at a time
+//!   with a millisecond between, until done or an emit fails (the socket is gone, and
+//!   recovery is off).
 //!
 //! Environment: `PORT`; `PARSER` (`msgpack` for the msgpack parser, JSON otherwise);
 //! `PING_INTERVAL` and `PING_TIMEOUT` (ms, default 300 and 200); `CONNECT_TIMEOUT` (ms,
 //! default 45000); `ACK_TIMEOUT` (ms, default 5000); `MAX_PAYLOAD` (bytes, default 1000000);
-//! `TRANSPORTS` (comma-separated, default all).
+//! `MAX_QUEUED_BYTES` (bytes, default 8 MiB); `TRANSPORTS` (comma-separated, default all);
+//! `KEEP_REASONS` (how many of the latest disconnections `reasons` keeps, default all);
+//! `SHUTDOWN_DEADLINE` (ms, default 10000); `RECOVERY` (ms: turns connection state recovery
+//! on, with this `max_disconnection_duration`).
+//!
+//! SIGTERM or SIGINT shuts the server down gracefully: new handshakes get 503, every
+//! connection gets what was queued for it and then its close (WebSocket code 1001, no
+//! Socket.IO DISCONNECT, so clients see "transport close"), and the process exits with
+//! status 0 once they are gone or `SHUTDOWN_DEADLINE` has passed.
 
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, UNIX_EPOCH};
@@ -49,8 +67,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use tidings::{
     AckError, AckSender, Bin, Binary, BroadcastOperators, ConnectError, Data, DisconnectReason, Io,
-    Namespace, Parser, Payload, Socket, State,
+    Namespace, Parser, Payload, Recovery, Socket, State,
 };
+use tidings_transports::Engine;
 
 /// What every handler shares: the disconnections so far, and the main namespace (where the
 /// watchers are).
@@ -58,6 +77,10 @@ use tidings::{
 struct Shared {
     reasons: Arc<Mutex<Vec<Disconnection>>>,
     main: Arc<OnceLock<Namespace>>,
+    /// How many disconnections `reasons` keeps (all when `None`).
+    keep_reasons: Option<usize>,
+    /// The engine, for `stats`.
+    engine: Arc<OnceLock<Engine>>,
 }
 
 #[derive(Clone, Serialize)]
@@ -65,6 +88,12 @@ struct Disconnection {
     id: String,
     nsp: String,
     reason: &'static str,
+}
+
+/// What `stream` sends.
+#[derive(Deserialize)]
+struct Stream {
+    count: u64,
 }
 
 /// Which sockets a broadcast reaches, and how.
@@ -359,6 +388,52 @@ fn events(socket: &Socket) {
             "since": since,
         }));
     });
+    socket.on(
+        "flood",
+        |socket: Socket, Data(size): Data<usize>, ack: AckSender| async move {
+            let _ = ack.send("ok");
+            let data = "f".repeat(size);
+            while socket.emit("flood", &data).is_ok() {
+                tokio::task::yield_now().await;
+            }
+        },
+    );
+    socket.on(
+        "burst",
+        |socket: Socket, Data((n, size)): Data<(usize, usize)>, ack: AckSender| {
+            let data = "b".repeat(size);
+            let sent = (0..n)
+                .take_while(|i| socket.emit("burst", &(i, &data)).is_ok())
+                .count();
+            let _ = ack.send(&sent);
+        },
+    );
+    socket.on(
+        "stats",
+        |socket: Socket, State(shared): State<Shared>, ack: AckSender| {
+            let sessions = shared.engine.get().map_or(0, Engine::session_count);
+            let sockets = shared.main.get().map_or(0, Namespace::socket_count);
+            let own_socket = usize::from(socket.namespace() == "/");
+            let _ = ack.send(&json!({
+                "sessions": sessions.saturating_sub(1),
+                "sockets": sockets.saturating_sub(own_socket),
+            }));
+        },
+    );
+    socket.on(
+        "stream",
+        |socket: Socket, Data(stream): Data<Stream>| async move {
+            for n in 1..=stream.count {
+                // With recovery on, emits to a disconnected socket are kept for its return.
+                if socket.emit("tick", &n).is_err() {
+                    return;
+                }
+                if n % 20 == 0 {
+                    tokio::time::sleep(Duration::from_millis(1)).await;
+                }
+            }
+        },
+    );
     socket.on("panic", || explode("panic"));
     socket.on("panic-async", || async {
         tokio::task::yield_now().await;
@@ -373,6 +448,10 @@ fn events(socket: &Socket) {
             };
             if let Ok(mut reasons) = shared.reasons.lock() {
                 reasons.push(record.clone());
+                if let Some(keep) = shared.keep_reasons {
+                    let excess = reasons.len().saturating_sub(keep);
+                    reasons.drain(..excess);
+                }
             }
             if let Some(main) = shared.main.get() {
                 let _ = main.to("watchers").emit("disconnected", &record);
@@ -396,8 +475,18 @@ async fn main() -> std::io::Result<()> {
         Ok("msgpack") => Parser::MsgPack,
         _ => Parser::Json,
     };
-    let shared = Shared::default();
-    let io = Io::builder()
+    let shared = Shared {
+        keep_reasons: std::env::var("KEEP_REASONS")
+            .ok()
+            .and_then(|keep| keep.parse().ok()),
+        ..Shared::default()
+    };
+    let mut builder = Io::builder();
+    if let Ok(ms) = std::env::var("RECOVERY") {
+        let limit = Duration::from_millis(ms.parse().unwrap_or(120_000));
+        builder = builder.recovery(Recovery::default().max_disconnection_duration(limit));
+    }
+    let io = builder
         .engine(engine)
         .parser(parser)
         .connect_timeout(Duration::from_millis(tidings_examples::env_number(
@@ -411,12 +500,17 @@ async fn main() -> std::io::Result<()> {
         .state(shared.clone())
         .build();
     let _ = shared.main.set(io.sockets().clone());
+    let _ = shared.engine.set(io.engine().clone());
 
     io.ns("/", |socket: Socket| {
         events(&socket);
         let _ = socket.emit(
             "hello",
-            &json!({ "id": socket.id().to_string(), "nsp": socket.namespace() }),
+            &json!({
+                "id": socket.id().to_string(),
+                "nsp": socket.namespace(),
+                "recovered": socket.recovered(),
+            }),
         );
     });
     io.ns("/isolated", |socket: Socket| events(&socket));
@@ -439,5 +533,5 @@ async fn main() -> std::io::Result<()> {
             }
         });
 
-    tidings_examples::serve("socketio-testbed", "/socket.io/", io.service()).await
+    tidings_examples::serve("socketio-testbed", "/socket.io/", io.engine()).await
 }

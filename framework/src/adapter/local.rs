@@ -6,6 +6,7 @@ use std::sync::RwLock;
 use super::{AckCollector, Adapter, AdapterFuture, BroadcastOptions, BroadcastPacket, Room};
 use crate::Sid;
 use crate::namespace::LocalNamespace;
+use crate::recovery::{MissedPacket, SessionState, Store};
 use crate::sid_map::{SidMap, SidSet};
 use crate::socket::{RemoteSocket, Socket};
 
@@ -13,10 +14,16 @@ use crate::socket::{RemoteSocket, Socket};
 ///
 /// A socket's own room (its id) is not stored: a room named like the id of a connected
 /// socket of the namespace holds that socket, which saves memory for every socket.
+///
+/// With connection state recovery on, it keeps the packets it sends and the sessions of
+/// disconnected sockets in memory, within the limits of [`Recovery`](crate::Recovery); a
+/// broadcast then holds the record's lock while it sends, so every socket gets packets in
+/// the order of their offsets.
 #[derive(Debug)]
 pub struct LocalAdapter {
     namespace: LocalNamespace,
     rooms: RwLock<Rooms>,
+    recovery: Option<Store>,
 }
 
 #[derive(Debug, Default)]
@@ -31,6 +38,7 @@ impl LocalAdapter {
     /// The adapter of `namespace`.
     pub fn new(namespace: LocalNamespace) -> LocalAdapter {
         LocalAdapter {
+            recovery: namespace.recovery().map(Store::new),
             namespace,
             rooms: RwLock::default(),
         }
@@ -149,9 +157,19 @@ impl Adapter for LocalAdapter {
     }
 
     fn broadcast(&self, packet: &BroadcastPacket, options: &BroadcastOptions) {
+        if let Some(store) = self.recovery.as_ref().filter(|_| !options.volatile) {
+            let mut logging = store.lock();
+            let (offset, messages) = logging.log(options, |offset| {
+                self.namespace.encode_event(&packet.with_offset(offset))
+            });
+            self.for_each_selected(options, |socket| {
+                socket.deliver(&messages, false, Some(&offset))
+            });
+            return;
+        }
         let messages = self.namespace.encode_event(packet);
         self.for_each_selected(options, |socket| {
-            socket.deliver(&messages, options.volatile)
+            socket.deliver(&messages, options.volatile, None)
         });
     }
 
@@ -214,5 +232,31 @@ impl Adapter for LocalAdapter {
 
     fn server_count(&self) -> AdapterFuture<usize> {
         Box::pin(std::future::ready(1))
+    }
+
+    fn persist_session(&self, state: SessionState) {
+        if let Some(store) = &self.recovery {
+            store.persist(state);
+        }
+    }
+
+    fn restore_session(&self, pid: Sid, offset: &str) -> AdapterFuture<Option<SessionState>> {
+        let state = self
+            .recovery
+            .as_ref()
+            .and_then(|store| store.restore(pid, offset));
+        Box::pin(std::future::ready(state))
+    }
+
+    fn missed_packets(
+        &self,
+        state: &SessionState,
+        offset: &str,
+    ) -> AdapterFuture<Option<Vec<MissedPacket>>> {
+        let missed = self
+            .recovery
+            .as_ref()
+            .and_then(|store| store.missed(state, offset));
+        Box::pin(std::future::ready(missed))
     }
 }

@@ -19,6 +19,7 @@ pub use self::acks::BroadcastAcks;
 pub(crate) use self::acks::Recipient;
 pub use self::local::LocalAdapter;
 use crate::namespace::LocalNamespace;
+use crate::recovery::{MissedPacket, SessionState};
 use crate::socket::RemoteSocket;
 use crate::{Payload, Sid};
 
@@ -49,6 +50,17 @@ pub struct BroadcastPacket {
     pub event: String,
     /// The arguments.
     pub args: Payload,
+}
+
+impl BroadcastPacket {
+    /// The packet with `offset` added as its last argument, where a client with connection
+    /// state recovery looks for the offset of the last packet it received.
+    pub fn with_offset(&self, offset: &str) -> BroadcastPacket {
+        BroadcastPacket {
+            event: self.event.clone(),
+            args: self.args.with_string(offset),
+        }
+    }
 }
 
 /// Rooms, broadcasts and cluster-wide operations for one namespace.
@@ -108,6 +120,37 @@ pub trait Adapter: Send + Sync + 'static {
 
     /// How many servers share this namespace (1 for a single server).
     fn server_count(&self) -> AdapterFuture<usize>;
+
+    /// Keeps the state of a socket that disconnected, for connection state recovery
+    /// ([`IoBuilder::recovery`](crate::IoBuilder::recovery)). An adapter that keeps
+    /// nothing (the default) recovers no socket.
+    ///
+    /// With recovery on, the adapter also gives every packet it broadcasts without an ack
+    /// and not volatile an offset, as [`BroadcastPacket::with_offset`] adds it, and keeps
+    /// it for [`missed_packets`](Self::missed_packets).
+    fn persist_session(&self, state: SessionState) {
+        let _ = state;
+    }
+
+    /// Takes back the state kept for private session id `pid`, if it has not expired and
+    /// the packets after `offset` are all still kept.
+    fn restore_session(&self, pid: Sid, offset: &str) -> AdapterFuture<Option<SessionState>> {
+        let _ = (pid, offset);
+        Box::pin(std::future::ready(None))
+    }
+
+    /// The packets after `offset` that were meant for `state`'s socket, oldest first;
+    /// `None` when some of them are no longer kept. The recovered socket is back in its
+    /// rooms when this is called: packets it is also sent directly are told apart by their
+    /// offsets.
+    fn missed_packets(
+        &self,
+        state: &SessionState,
+        offset: &str,
+    ) -> AdapterFuture<Option<Vec<MissedPacket>>> {
+        let _ = (state, offset);
+        Box::pin(std::future::ready(None))
+    }
 }
 
 /// Builds a namespace's adapter.

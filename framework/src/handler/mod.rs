@@ -19,7 +19,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 pub use self::extract::{AckSender, Bin, Data, Event, State, TryData};
-pub(crate) use self::run::{contain, run};
+pub(crate) use self::run::{contain, poll_then_spawn, run};
 use crate::socket::{DisconnectReason, Reply, Socket};
 use crate::{ConnectError, Payload};
 

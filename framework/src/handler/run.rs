@@ -26,26 +26,20 @@ pub(crate) fn contain<R>(context: &Context, f: impl FnOnce() -> R) -> Option<R> 
 /// Runs a handler's future: polled here until it first has to wait, then on a task of its
 /// own.
 pub(crate) fn run<F: Future<Output = ()> + Send + 'static>(context: &Context, future: F) {
+    poll_then_spawn(Contained::new(future, context));
+}
+
+/// Polls `future` here until it first has to wait, then hands it to a task of its own, which
+/// polls it again at once with a waker that works.
+pub(crate) fn poll_then_spawn<F>(future: F)
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
     let mut future = Box::pin(future);
     let mut cx = std::task::Context::from_waker(Waker::noop());
-    match catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(&mut cx))) {
-        Ok(Poll::Ready(())) => {}
-        // The spawned task polls it again at once, with a waker that works.
-        Ok(Poll::Pending) => {
-            let contained = Contained {
-                future,
-                socket: context.socket.clone(),
-                event: context.event.clone(),
-                reply: context.ack.clone(),
-            };
-            tokio::spawn(contained);
-        }
-        Err(panic) => {
-            report(&context.socket, context.event.as_deref(), &*panic);
-            if let Some(reply) = &context.ack {
-                reply.fail();
-            }
-        }
+    if future.as_mut().poll(&mut cx).is_pending() {
+        tokio::spawn(future);
     }
 }
 

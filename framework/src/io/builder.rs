@@ -12,6 +12,7 @@ use crate::adapter::{Adapter, AdapterFactory, LocalAdapter};
 use crate::client::EngineHandler;
 use crate::namespace::{LocalNamespace, StateMap};
 use crate::parser::{Parser, json::DEFAULT_MAX_ATTACHMENTS};
+use crate::recovery::Recovery;
 
 /// The settings of a server: `Io::builder()…build()`.
 ///
@@ -33,6 +34,7 @@ pub struct IoBuilder {
     ack_timeout: Duration,
     connect_timeout: Duration,
     max_attachments: usize,
+    recovery: Option<Recovery>,
     state: StateMap,
     adapter: AdapterFactory,
 }
@@ -45,6 +47,7 @@ impl Default for IoBuilder {
             ack_timeout: Duration::from_secs(5),
             connect_timeout: Duration::from_secs(45),
             max_attachments: DEFAULT_MAX_ATTACHMENTS,
+            recovery: None,
             state: StateMap::default(),
             adapter: Arc::new(|namespace| Arc::new(LocalAdapter::new(namespace))),
         }
@@ -86,6 +89,15 @@ impl IoBuilder {
         self
     }
 
+    /// Turns connection state recovery on: a client that lost its connection and comes
+    /// back within the time limit gets its socket back, with its id, rooms and data, and
+    /// every packet it missed ([`Socket::recovered`](crate::Socket::recovered) is then
+    /// true). Off by default, as in Node; see [`Recovery`] for the settings.
+    pub fn recovery(mut self, recovery: Recovery) -> Self {
+        self.recovery = Some(recovery);
+        self
+    }
+
     /// Shared state for handlers, which take it with the [`State`](crate::State)
     /// extractor; one value per type.
     pub fn state<T: Clone + Send + Sync + 'static>(mut self, state: T) -> Self {
@@ -114,6 +126,7 @@ impl IoBuilder {
             ack_timeout: self.ack_timeout,
             connect_timeout: self.connect_timeout,
             max_attachments: self.max_attachments,
+            recovery: self.recovery,
             state: self.state,
         });
         let inner = Arc::new(IoInner {
@@ -140,6 +153,7 @@ impl fmt::Debug for IoBuilder {
             .field("ack_timeout", &self.ack_timeout)
             .field("connect_timeout", &self.connect_timeout)
             .field("max_attachments", &self.max_attachments)
+            .field("recovery", &self.recovery)
             .finish_non_exhaustive()
     }
 }

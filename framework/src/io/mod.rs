@@ -15,6 +15,7 @@ use crate::adapter::AdapterFactory;
 use crate::handler::Handler;
 use crate::namespace::{Handlers, Namespace, StateMap};
 use crate::parser::Parser;
+use crate::recovery::Recovery;
 use crate::sync::{read, write};
 
 /// The Socket.IO server: its namespaces, and the engine that carries them.
@@ -51,6 +52,7 @@ pub(crate) struct Core {
     pub(crate) ack_timeout: Duration,
     pub(crate) connect_timeout: Duration,
     pub(crate) max_attachments: usize,
+    pub(crate) recovery: Option<Recovery>,
     pub(crate) state: StateMap,
 }
 
@@ -202,6 +204,38 @@ impl Io {
     /// [`DisconnectReason::ServerShuttingDown`](crate::DisconnectReason::ServerShuttingDown).
     pub fn close(&self) {
         self.engine.close_all();
+    }
+
+    /// Shuts the server down gracefully, waiting at most `deadline`: new clients are refused
+    /// (503), and every connection is closed after what is queued for it was sent.
+    /// Its sockets disconnect with
+    /// [`DisconnectReason::ServerShuttingDown`](crate::DisconnectReason::ServerShuttingDown).
+    ///
+    /// No Socket.IO DISCONNECT is sent: the client sees its transport close and reconnects
+    /// by itself (to another server, or to this one once it is back), which it would not do
+    /// after a DISCONNECT. The future resolves once every connection has ended, or at the
+    /// deadline; see [`Engine::shutdown`] for the details.
+    ///
+    /// ```no_run
+    /// use std::time::Duration;
+    /// use tidings::Io;
+    ///
+    /// #[tokio::main]
+    /// async fn main() -> std::io::Result<()> {
+    ///     let io = Io::builder().build();
+    ///     let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
+    ///     // Accepting goes on while the shutdown runs: long-polling clients collect their
+    ///     // last packets, new clients get 503.
+    ///     let shutdown = async {
+    ///         let _ = tokio::signal::ctrl_c().await;
+    ///         io.shutdown(Duration::from_secs(10)).await;
+    ///     };
+    ///     tidings::serve_with_shutdown(listener, io.service(), shutdown).await;
+    ///     Ok(())
+    /// }
+    /// ```
+    pub async fn shutdown(&self, deadline: Duration) {
+        self.engine.shutdown(deadline).await;
     }
 }
 

@@ -19,6 +19,7 @@ use crate::handler::{BoxedHandler, BoxedMiddleware, Handler, Middleware, boxed, 
 use crate::io::Core;
 use crate::operators::{BroadcastOperators, IntoRooms};
 use crate::parser::Parser;
+use crate::recovery::Recovery;
 use crate::sid_map::SidMap;
 use crate::socket::{RemoteSocket, Socket};
 use crate::sync::{read, write};
@@ -35,6 +36,8 @@ struct Inner {
     name: String,
     core: Arc<Core>,
     sockets: RwLock<SidMap<Socket>>,
+    /// The id of the socket with each private session id, when recovery is on.
+    pids: RwLock<SidMap<Sid>>,
     adapter: OnceLock<Arc<dyn Adapter>>,
     /// Shared by the namespaces a dynamic namespace creates.
     handlers: Arc<Handlers>,
@@ -75,6 +78,7 @@ impl Namespace {
             name,
             core,
             sockets: RwLock::default(),
+            pids: RwLock::default(),
             adapter: OnceLock::new(),
             handlers,
         }));
@@ -106,6 +110,10 @@ impl Namespace {
 
     pub(crate) fn ack_timeout(&self) -> Duration {
         self.0.core.ack_timeout
+    }
+
+    pub(crate) fn recovery(&self) -> Option<&Recovery> {
+        self.0.core.recovery.as_ref()
     }
 
     pub(crate) fn state<T: Clone + Send + Sync + 'static>(&self) -> Option<T> {
@@ -214,12 +222,27 @@ impl Namespace {
     }
 
     pub(crate) fn insert(&self, socket: &Socket) {
+        if let Some(pid) = socket.pid() {
+            write(&self.0.pids).insert(pid, socket.id());
+        }
         write(&self.0.sockets).insert(socket.id(), socket.clone());
     }
 
     pub(crate) fn remove(&self, socket: &Socket) {
         self.adapter().del_all(socket.id());
+        if let Some(pid) = socket.pid() {
+            let mut pids = write(&self.0.pids);
+            if pids.get(&pid) == Some(&socket.id()) {
+                pids.remove(&pid);
+            }
+        }
         write(&self.0.sockets).remove(&socket.id());
+    }
+
+    /// The connected socket of this server whose private session id is `pid`.
+    pub(crate) fn socket_by_pid(&self, pid: Sid) -> Option<Socket> {
+        let sid = *read(&self.0.pids).get(&pid)?;
+        self.socket(sid)
     }
 
     pub(crate) fn connection_handler(&self) -> Option<BoxedHandler> {
@@ -317,6 +340,11 @@ impl LocalNamespace {
         self.upgrade()
             .map(|ns| ns.name().to_owned())
             .unwrap_or_default()
+    }
+
+    /// The server's connection state recovery settings, when it is on.
+    pub fn recovery(&self) -> Option<Recovery> {
+        self.upgrade()?.recovery().cloned()
     }
 
     /// The connected socket `sid` of this server.

@@ -186,21 +186,30 @@ fn msgpack_items(args: &[u8]) -> (u32, &[u8]) {
 
 impl Parser {
     /// The server's answer to a CONNECT: `{"sid": ...}`.
-    pub(crate) fn connect(self, namespace: &str, sid: &str) -> Message {
+    pub(crate) fn connect(self, namespace: &str, sid: &str, pid: Option<&str>) -> Message {
         match self {
             Parser::Json => {
-                let mut text = String::with_capacity(namespace.len() + sid.len() + 16);
+                let mut text = String::with_capacity(namespace.len() + sid.len() + 48);
                 json::write_header(PacketKind::Connect, 0, namespace, None, &mut text);
                 text.push_str(r#"{"sid":""#);
                 text.push_str(sid);
+                if let Some(pid) = pid {
+                    text.push_str(r#"","pid":""#);
+                    text.push_str(pid);
+                }
                 text.push_str(r#""}"#);
                 Message::text(text)
             }
             Parser::MsgPack => {
-                let mut data = Vec::with_capacity(sid.len() + 8);
-                rmp::encode::write_map_len(&mut data, 1).expect("Vec");
+                let mut data = Vec::with_capacity(sid.len() + 40);
+                let fields = if pid.is_some() { 2 } else { 1 };
+                rmp::encode::write_map_len(&mut data, fields).expect("Vec");
                 rmp::encode::write_str(&mut data, "sid").expect("Vec");
                 rmp::encode::write_str(&mut data, sid).expect("Vec");
+                if let Some(pid) = pid {
+                    rmp::encode::write_str(&mut data, "pid").expect("Vec");
+                    rmp::encode::write_str(&mut data, pid).expect("Vec");
+                }
                 binary(PacketKind::Connect, namespace, None, Some(&data))
             }
         }
@@ -368,7 +377,14 @@ mod tests {
             [r#"51-["ev",{"_placeholder":true,"num":0}]"#, "<1 bytes>"]
         );
         assert_eq!(texts(&p.ack("/", 7, &args)), [r#"37["a",1]"#]);
-        assert_eq!(p.connect("/", "abc").as_text(), Some(r#"0{"sid":"abc"}"#));
+        assert_eq!(
+            p.connect("/", "abc", None).as_text(),
+            Some(r#"0{"sid":"abc"}"#)
+        );
+        assert_eq!(
+            p.connect("/a", "abc", Some("def")).as_text(),
+            Some(r#"0/a,{"sid":"abc","pid":"def"}"#)
+        );
         assert_eq!(p.disconnect("/chat").as_text(), Some("1/chat,"));
         let data = Payload::encode(p, &serde_json::json!({"code": 4})).expect("encodes");
         assert_eq!(

@@ -175,6 +175,36 @@ impl Payload {
         }
     }
 
+    /// The arguments with `text` added as one more, the last.
+    pub(crate) fn with_string(&self, text: &str) -> Payload {
+        match &self.0 {
+            Repr::Json { args, attachments } => {
+                let quoted = serde_json::to_string(text).expect("a string serializes");
+                let mut extended = String::with_capacity(args.len() + quoted.len() + 1);
+                let inner = args.trim_end().strip_suffix(']').unwrap_or(args).trim_end();
+                extended.push_str(inner);
+                if !inner.ends_with('[') {
+                    extended.push(',');
+                }
+                extended.push_str(&quoted);
+                extended.push(']');
+                Payload(Repr::Json {
+                    args: extended,
+                    attachments: attachments.clone(),
+                })
+            }
+            Repr::MsgPack(args) => {
+                let mut rest = &args[..];
+                let len = rmp::decode::read_array_len(&mut rest).unwrap_or(0);
+                let mut extended = Vec::with_capacity(args.len() + text.len() + 10);
+                rmp::encode::write_array_len(&mut extended, len + 1).expect("Vec");
+                extended.extend_from_slice(rest);
+                rmp::encode::write_str(&mut extended, text).expect("Vec");
+                Payload(Repr::MsgPack(extended.into()))
+            }
+        }
+    }
+
     /// The arguments as a msgpack value tree, to serialize them through serde.
     fn msgpack_values(args: &[u8]) -> Vec<rmpv::Value> {
         match rmpv::decode::read_value(&mut &args[..]) {
@@ -310,6 +340,25 @@ mod tests {
         File {
             name: "a".into(),
             content: Binary::from(vec![1, 2]),
+        }
+    }
+
+    #[test]
+    fn adds_a_string_as_the_last_argument_with_both_parsers() {
+        for parser in [Parser::Json, Parser::MsgPack] {
+            let cases: [(&dyn erased::Data, serde_json::Value); 3] = [
+                (&(), serde_json::json!("7")),
+                (&"a", serde_json::json!(["a", "7"])),
+                (&("a", 1), serde_json::json!(["a", 1, "7"])),
+            ];
+            for (data, expected) in cases {
+                let extended = data.encode(parser).with_string("7");
+                let value: serde_json::Value = extended.decode().expect("decodes");
+                assert_eq!(value, expected, "{parser:?}");
+            }
+            let file = Payload::encode(parser, &file()).expect("encodes");
+            let (read, offset): (File, String) = file.with_string("7").decode().expect("decodes");
+            assert_eq!((read, offset.as_str()), (super::tests::file(), "7"));
         }
     }
 

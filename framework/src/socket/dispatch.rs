@@ -120,11 +120,13 @@ impl Socket {
     }
 
     /// Disconnects the socket: tells the client when `notify`, calls the disconnecting
-    /// handlers, leaves every room, fails the acks it waits for, then calls the disconnect
+    /// handlers, leaves its state for recovery (when it is on and the client comes back by
+    /// itself), leaves every room, fails the acks it waits for, then calls the disconnect
     /// handlers. Only the first call does anything.
     pub(crate) fn close_with(&self, reason: DisconnectReason, notify: bool) {
         let was_connected = self.0.connected.swap(false, Ordering::AcqRel);
         *lock(&self.0.inbox) = None;
+        self.drop_held();
         if !was_connected {
             // A socket still connecting just leaves its client.
             Client::forget(&self.0.session, self);
@@ -143,6 +145,7 @@ impl Socket {
             handler.call(context);
         };
         handlers.disconnecting.into_iter().for_each(call);
+        self.persist(reason);
         self.0.namespace.remove(self);
         Client::forget(&self.0.session, self);
         lock(&self.0.acks).pending.clear();

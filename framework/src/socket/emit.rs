@@ -1,10 +1,12 @@
 //! Sending to one socket: emits, acks both ways, and the packets of broadcasts.
 
+use std::sync::Arc;
+
 use serde::Serialize;
 use tidings_transports::Message;
 
 use super::{AckFuture, AckSink, Socket};
-use crate::adapter::{BroadcastPacket, Recipient};
+use crate::adapter::{BroadcastOptions, BroadcastPacket, Recipient, Room};
 use crate::parser::RESERVED_EVENTS;
 use crate::sync::lock;
 use crate::{EmitError, Payload};
@@ -13,10 +15,29 @@ impl Socket {
     /// Emits `event` to the client with `data` as its arguments: a tuple is one argument
     /// per element, `()` none, any other value one.
     ///
+    /// With connection state recovery on, the packet is kept for the socket even while it is
+    /// disconnected: if its client comes back in time, the recovered socket gets it.
+    ///
     /// # Errors
-    /// [`EmitError`] when the socket is disconnected, the event name is reserved, or `data`
-    /// cannot be serialized.
+    /// [`EmitError`] when the socket is disconnected (and recovery is off), the event name is
+    /// reserved, or `data` cannot be serialized.
     pub fn emit<T: Serialize + ?Sized>(&self, event: &str, data: &T) -> Result<(), EmitError> {
+        if self.0.pid.is_some() {
+            // With recovery on, the adapter gives the packet its offset and keeps it, for
+            // this socket or the one that recovers it.
+            let args = self.encode_args(event, data)?;
+            let packet = BroadcastPacket {
+                event: event.to_owned(),
+                args,
+            };
+            let options = BroadcastOptions {
+                rooms: vec![Room::from(self.id().as_str())],
+                local: true,
+                ..BroadcastOptions::default()
+            };
+            self.ns().adapter().broadcast(&packet, &options);
+            return Ok(());
+        }
         let args = self.encode(event, data)?;
         let messages = self.parser().event(self.namespace(), event, None, &args);
         self.send(&messages)
@@ -56,12 +77,21 @@ impl Socket {
         }
     }
 
+    /// The arguments of an emit to the connected socket.
     fn encode<T: Serialize + ?Sized>(&self, event: &str, data: &T) -> Result<Payload, EmitError> {
+        if !self.connected() && !RESERVED_EVENTS.contains(&event) {
+            return Err(EmitError::Disconnected);
+        }
+        self.encode_args(event, data)
+    }
+
+    fn encode_args<T: Serialize + ?Sized>(
+        &self,
+        event: &str,
+        data: &T,
+    ) -> Result<Payload, EmitError> {
         if RESERVED_EVENTS.contains(&event) {
             return Err(EmitError::ReservedEvent(event.to_owned()));
-        }
-        if !self.connected() {
-            return Err(EmitError::Disconnected);
         }
         Ok(Payload::encode(self.parser(), data)?)
     }
@@ -120,10 +150,15 @@ impl Socket {
         lock(&self.0.acks).pending.remove(&id);
     }
 
-    /// Sends messages encoded for the whole namespace (a broadcast).
-    pub(crate) fn deliver(&self, messages: &[Message], volatile: bool) {
-        if self.connected() && (!volatile || self.ready_for_volatile()) {
-            let _ = self.send(messages);
+    /// Sends messages encoded for the whole namespace (a broadcast); `offset` is the
+    /// packet's, when recovery is on.
+    pub(crate) fn deliver(&self, messages: &[Message], volatile: bool, offset: Option<&Arc<str>>) {
+        if self.connected() {
+            if !volatile || self.ready_for_volatile() {
+                let _ = self.send(messages);
+            }
+        } else if !volatile {
+            self.hold(messages, offset);
         }
     }
 

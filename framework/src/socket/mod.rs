@@ -6,6 +6,7 @@ mod emit;
 mod handshake;
 mod intercept;
 mod reason;
+mod recover;
 mod remote;
 mod reply;
 
@@ -24,6 +25,7 @@ pub use self::handshake::Handshake;
 use self::intercept::BoxedInterceptor;
 pub use self::intercept::{EventPacket, Rejected};
 pub use self::reason::DisconnectReason;
+use self::recover::Held;
 pub use self::remote::RemoteSocket;
 pub(crate) use self::reply::Reply;
 use crate::Sid;
@@ -33,6 +35,7 @@ use crate::handler::{BoxedHandler, Handler, boxed};
 use crate::namespace::Namespace;
 use crate::operators::{BroadcastOperators, IntoRooms};
 use crate::parser::{Incoming, Parser};
+use crate::recovery::SessionState;
 use crate::sync::{read, write};
 
 /// A client connected to a namespace. Cloning it is cheap; every clone is the same socket.
@@ -60,6 +63,13 @@ pub struct Socket(Arc<Inner>);
 
 struct Inner {
     id: Sid,
+    /// The private session id a client presents to recover this socket, when recovery is
+    /// on.
+    pid: Option<Sid>,
+    /// The socket took over the state of a socket that had disconnected.
+    recovered: bool,
+    /// Packets sent to a recovering socket before it has caught up, with their offsets.
+    held: Mutex<Option<Vec<Held>>>,
     namespace: Namespace,
     session: Session,
     handshake: Arc<Handshake>,
@@ -92,8 +102,41 @@ struct Acks {
 
 impl Socket {
     pub(crate) fn new(namespace: Namespace, session: Session, handshake: Handshake) -> Socket {
+        let pid = namespace.recovery().map(|_| Sid::new());
+        Socket::build(Sid::new(), pid, None, namespace, session, handshake)
+    }
+
+    /// The socket that takes over `state`: its ids and data; it holds what it is sent until
+    /// it has caught up ([`resume`](Self::resume)).
+    pub(crate) fn restored(
+        namespace: Namespace,
+        session: Session,
+        handshake: Handshake,
+        state: &SessionState,
+    ) -> Socket {
+        Socket::build(
+            state.sid,
+            Some(state.pid),
+            Some(state),
+            namespace,
+            session,
+            handshake,
+        )
+    }
+
+    fn build(
+        id: Sid,
+        pid: Option<Sid>,
+        restored: Option<&SessionState>,
+        namespace: Namespace,
+        session: Session,
+        handshake: Handshake,
+    ) -> Socket {
         Socket(Arc::new(Inner {
-            id: Sid::new(),
+            id,
+            pid,
+            recovered: restored.is_some(),
+            held: Mutex::new(restored.map(|_| Vec::new())),
             namespace,
             session,
             handshake: Arc::new(handshake),
@@ -101,8 +144,8 @@ impl Socket {
             handlers: RwLock::default(),
             acks: Mutex::default(),
             inbox: Mutex::new(Some(Vec::new())),
-            data: RwLock::default(),
-            data_json: RwLock::default(),
+            data: RwLock::new(restored.and_then(|state| state.data.clone())),
+            data_json: RwLock::new(restored.and_then(|state| state.data_json.clone())),
         }))
     }
 
@@ -129,6 +172,13 @@ impl Socket {
 
     pub(crate) fn handshake_arc(&self) -> Arc<Handshake> {
         self.0.handshake.clone()
+    }
+
+    /// Whether the socket was recovered: its client lost its connection and came back in
+    /// time, and the socket has the id, rooms and data it had, and got every packet it
+    /// missed ([`IoBuilder::recovery`](crate::IoBuilder::recovery)).
+    pub fn recovered(&self) -> bool {
+        self.0.recovered
     }
 
     /// Whether the socket is connected.

@@ -26,6 +26,10 @@ pub enum DisconnectReason {
     ParseError,
     /// The server is shutting down.
     ServerShuttingDown,
+    /// The client did not take what was sent to it fast enough: its connection's queue
+    /// reached [`EngineConfig::max_queued_bytes`](crate::EngineConfig::max_queued_bytes) and
+    /// the connection was closed.
+    SlowClient,
 }
 
 impl DisconnectReason {
@@ -40,6 +44,7 @@ impl DisconnectReason {
             DisconnectReason::ForcedClose => "forced close",
             DisconnectReason::ParseError => "parse error",
             DisconnectReason::ServerShuttingDown => "server shutting down",
+            DisconnectReason::SlowClient => "slow client",
         }
     }
 }
@@ -51,6 +56,7 @@ impl From<CloseReason> for DisconnectReason {
             CloseReason::PingTimeout => DisconnectReason::PingTimeout,
             CloseReason::ForcedClose => DisconnectReason::ForcedClose,
             CloseReason::ServerClose => DisconnectReason::ServerShuttingDown,
+            CloseReason::SlowClient => DisconnectReason::SlowClient,
             _ => DisconnectReason::TransportError,
         }
     }
@@ -59,5 +65,29 @@ impl From<CloseReason> for DisconnectReason {
 impl fmt::Display for DisconnectReason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn engine_close_reasons_map_to_disconnect_reasons() {
+        let cases = [
+            (CloseReason::TransportClose, "transport close"),
+            (CloseReason::TransportError, "transport error"),
+            (CloseReason::PingTimeout, "ping timeout"),
+            (CloseReason::ForcedClose, "forced close"),
+            (CloseReason::ServerClose, "server shutting down"),
+            (CloseReason::SlowClient, "slow client"),
+        ];
+        for (close, disconnect) in cases {
+            assert_eq!(
+                DisconnectReason::from(close).as_str(),
+                disconnect,
+                "{close}"
+            );
+        }
     }
 }

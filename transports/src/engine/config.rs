@@ -44,12 +44,15 @@ pub struct EngineConfig {
     pub(crate) allow_request: Option<Arc<AllowRequestFn>>,
     pub(crate) cookie: Option<SessionCookie>,
     pub(crate) sse_keep_alive: Duration,
+    pub(crate) max_queued_bytes: usize,
 }
 
 impl Default for EngineConfig {
     /// The defaults of the Node.js server: path `/engine.io/`, ping every 25 s, 20 s to answer,
     /// 10 s to finish an upgrade, 1 MB payloads, no CORS, no cookie; plus every Tidings
-    /// transport (`polling`, `websocket`, `sse`) and an SSE keep-alive comment every 15 s.
+    /// transport (`polling`, `websocket`, `sse`), an SSE keep-alive comment every 15 s, and
+    /// at most 8 MiB of messages queued for a client that its transport has not taken yet
+    /// (see [`max_queued_bytes`](Self::max_queued_bytes)).
     fn default() -> Self {
         EngineConfig {
             path: "/engine.io/".to_owned(),
@@ -63,6 +66,7 @@ impl Default for EngineConfig {
             allow_request: None,
             cookie: None,
             sse_keep_alive: Duration::from_secs(15),
+            max_queued_bytes: 8 * 1024 * 1024,
         }
     }
 }
@@ -173,6 +177,22 @@ impl EngineConfig {
         self
     }
 
+    /// The most bytes of messages a session may hold for its client that its transport has
+    /// not taken yet (8 MiB by default). Each message counts its length plus a fixed 64 bytes
+    /// of bookkeeping.
+    ///
+    /// A send that would go over it closes the session with
+    /// [`CloseReason::SlowClient`](crate::CloseReason::SlowClient): the client does not take
+    /// what it is sent fast enough, and the server will not buffer without limit for it. A
+    /// message is always accepted when no message is queued, so one message larger than the
+    /// bound never trips it. Raise it for applications that send bursts of large messages;
+    /// lower it to cap the memory a slow client can cost. Besides the queue, a stalled
+    /// connection holds the one batch its transport took and is still writing.
+    pub fn max_queued_bytes(mut self, bytes: usize) -> Self {
+        self.max_queued_bytes = bytes;
+        self
+    }
+
     /// Whether the named transport is enabled.
     pub(crate) fn allows(&self, transport: &str) -> bool {
         self.transports.iter().any(|t| t == transport)
@@ -198,6 +218,7 @@ impl fmt::Debug for EngineConfig {
             .field("allow_request", &self.allow_request.is_some())
             .field("cookie", &self.cookie)
             .field("sse_keep_alive", &self.sse_keep_alive)
+            .field("max_queued_bytes", &self.max_queued_bytes)
             .finish()
     }
 }

@@ -8,8 +8,8 @@ use crate::service::EngineBody;
 /// An Engine.IO request error, as the protocol numbers them.
 ///
 /// Each is answered with status 400 (403 for [`Forbidden`](Self::Forbidden), 413 for
-/// [`PayloadTooLarge`](Self::PayloadTooLarge)) and a JSON body such as
-/// `{"code":1,"message":"Session ID unknown"}`.
+/// [`PayloadTooLarge`](Self::PayloadTooLarge), 503 for [`ShuttingDown`](Self::ShuttingDown))
+/// and a JSON body such as `{"code":1,"message":"Session ID unknown"}`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum RequestError {
@@ -28,6 +28,15 @@ pub enum RequestError {
     UnsupportedProtocolVersion,
     /// Code 3 with status 413: a POST body over `max_payload`.
     PayloadTooLarge,
+    /// Code 6 with status 503: a handshake after [`Engine::shutdown`](crate::Engine::shutdown)
+    /// began. The client should try again later, or elsewhere.
+    ///
+    /// Engine.IO numbers its errors 0 to 5 and has none for this; 6 cannot be mistaken for
+    /// one of those (a refusal by `allow_request` is 4, and means "not you", not "not now").
+    /// Clients act on the status: the official ones treat any failed handshake as a
+    /// connection error and retry with their back-off, and load balancers read 503 as "try
+    /// another server".
+    ShuttingDown,
 }
 
 impl RequestError {
@@ -40,6 +49,7 @@ impl RequestError {
             RequestError::BadRequest | RequestError::PayloadTooLarge => 3,
             RequestError::Forbidden(_) => 4,
             RequestError::UnsupportedProtocolVersion => 5,
+            RequestError::ShuttingDown => 6,
         }
     }
 
@@ -48,6 +58,7 @@ impl RequestError {
         match self {
             RequestError::Forbidden(_) => StatusCode::FORBIDDEN,
             RequestError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            RequestError::ShuttingDown => StatusCode::SERVICE_UNAVAILABLE,
             _ => StatusCode::BAD_REQUEST,
         }
     }
@@ -63,6 +74,7 @@ impl RequestError {
             RequestError::Forbidden(None) => "Forbidden",
             RequestError::UnsupportedProtocolVersion => "Unsupported protocol version",
             RequestError::PayloadTooLarge => "Payload too large",
+            RequestError::ShuttingDown => "Server shutting down",
         }
     }
 
@@ -134,6 +146,11 @@ mod tests {
                 RequestError::PayloadTooLarge,
                 413,
                 r#"{"code":3,"message":"Payload too large"}"#,
+            ),
+            (
+                RequestError::ShuttingDown,
+                503,
+                r#"{"code":6,"message":"Server shutting down"}"#,
             ),
         ];
         for (error, status, body) in cases {

@@ -53,6 +53,9 @@ pub enum CloseReason {
     ForcedClose,
     /// The server closed every session as it shut down.
     ServerClose,
+    /// The client did not take what was sent to it fast enough, and its queue reached
+    /// [`EngineConfig::max_queued_bytes`](crate::EngineConfig::max_queued_bytes).
+    SlowClient,
 }
 
 impl CloseReason {
@@ -64,6 +67,7 @@ impl CloseReason {
             CloseReason::PingTimeout => "ping timeout",
             CloseReason::ForcedClose => "forced close",
             CloseReason::ServerClose => "server shutting down",
+            CloseReason::SlowClient => "slow client",
         }
     }
 }

@@ -8,10 +8,13 @@ mod handler;
 pub(crate) mod heartbeat;
 pub(crate) mod query;
 mod session;
+mod shutdown;
 mod sid;
 
 use std::fmt;
 use std::sync::Arc;
+use std::sync::atomic::{Ordering, fence};
+use std::time::Duration;
 
 use bytes::{Buf, Bytes};
 use dashmap::DashMap;
@@ -27,6 +30,8 @@ pub use self::handler::{CloseReason, Handler};
 use self::query::Query;
 pub(crate) use self::session::Downstream;
 pub use self::session::{SendError, Session, SessionClosed};
+use self::shutdown::Drain;
+pub(crate) use self::shutdown::Writer;
 pub use self::sid::{InvalidSid, Sid};
 use crate::Packet;
 use crate::service::{EngineBody, EngineLayer, EngineService, NotFound};
@@ -69,7 +74,17 @@ pub(crate) struct Shared {
     pub(crate) config: EngineConfig,
     pub(crate) handler: Box<dyn Handler>,
     pub(crate) sessions: DashMap<Sid, Session>,
+    pub(crate) drain: Drain,
     transports: Vec<Box<dyn Transport>>,
+}
+
+impl Shared {
+    /// Removes a closed session from the table.
+    pub(crate) fn forget(&self, sid: Sid) {
+        if self.sessions.remove(&sid).is_some() {
+            self.drain.changed();
+        }
+    }
 }
 
 impl Engine {
@@ -84,6 +99,7 @@ impl Engine {
                 config,
                 handler: Box::new(handler),
                 sessions: DashMap::new(),
+                drain: Drain::default(),
                 transports,
             }),
         }
@@ -105,11 +121,63 @@ impl Engine {
     }
 
     /// Closes every session with [`CloseReason::ServerClose`]; their queued packets are still
-    /// sent.
+    /// sent. The engine still opens new sessions afterwards; [`shutdown`](Self::shutdown)
+    /// refuses them.
     pub fn close_all(&self) {
         let sessions: Vec<Session> = self.shared.sessions.iter().map(|s| s.clone()).collect();
         for session in sessions {
             session.close_with(CloseReason::ServerClose);
+        }
+    }
+
+    /// Shuts the engine down gracefully, waiting at most `deadline`.
+    ///
+    /// From the call on, handshakes are refused with status 503 and
+    /// `{"code":6,"message":"Server shutting down"}` ([`RequestError::ShuttingDown`]), for
+    /// good. Every session is closed with [`CloseReason::ServerClose`]: what is queued for its
+    /// client is still sent, then the close packet (a WebSocket then ends with close code
+    /// 1001, "going away"), and the client sees its transport close, so it reconnects, to
+    /// another server or to this one once it is back.
+    ///
+    /// The future resolves once every session has left the engine and every connection has
+    /// written its last bytes, or when `deadline` has passed, whichever comes first. At the
+    /// deadline, WebSocket connections still writing to a client that does not read are
+    /// dropped, and sessions whose long-polling client never came back for its close packet
+    /// are forgotten.
+    ///
+    /// Keep accepting connections until it resolves, as
+    /// [`serve_with_shutdown`](crate::serve_with_shutdown) does below: a long-polling client
+    /// may open a new connection to collect its last packets, and a new client is better
+    /// answered 503 than refused.
+    ///
+    /// ```no_run
+    /// use std::time::Duration;
+    /// # async fn run(engine: tidings_transports::Engine) -> std::io::Result<()> {
+    /// let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
+    /// let shutdown = async {
+    ///     let _ = tokio::signal::ctrl_c().await;
+    ///     engine.shutdown(Duration::from_secs(10)).await;
+    /// };
+    /// tidings_transports::serve_with_shutdown(listener, engine.service(), shutdown).await;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn shutdown(&self, deadline: Duration) {
+        let shared = &self.shared;
+        let deadline = tokio::time::Instant::now() + deadline;
+        shared.drain.begin(deadline);
+        self.close_all();
+        let done = || shared.sessions.is_empty() && shared.drain.writers() == 0;
+        if tokio::time::timeout_at(deadline, shared.drain.until(done))
+            .await
+            .is_err()
+        {
+            tracing::info!(
+                sessions = shared.sessions.len(),
+                connections = shared.drain.writers(),
+                "shutdown deadline passed; dropping what is left"
+            );
+            shared.sessions.clear();
         }
     }
 
@@ -207,6 +275,9 @@ impl Engine {
         if parts.method != Method::GET {
             return Err(RequestError::BadHandshakeMethod);
         }
+        if self.shared.drain.begun() {
+            return Err(RequestError::ShuttingDown);
+        }
         if let Some(allow) = &self.shared.config.allow_request {
             allow(parts).await.map_err(RequestError::Forbidden)?;
         }
@@ -227,6 +298,12 @@ impl Engine {
         tracing::debug!(%sid, transport = transport.name(), "session opened");
         let handler = &self.shared.handler;
         session.contain("on_open", || handler.on_open(&session, parts));
+        // A shutdown that began since the check above may have missed this session (it was
+        // not in the table yet): close it here. Pairs with the fence in `Drain::begin`.
+        fence(Ordering::SeqCst);
+        if self.shared.drain.begun() {
+            session.close_with(CloseReason::ServerClose);
+        }
         Ok(response)
     }
 

@@ -1,5 +1,8 @@
 //! A session: its outbound queue, its heartbeat state and the upgrade state machine.
 //!
+//! The queue is bounded in bytes ([`EngineConfig::max_queued_bytes`](crate::EngineConfig)):
+//! a send that would overfill it closes the session with [`CloseReason::SlowClient`].
+//!
 //! Exactly one transport drains a session's queue at a time: the one the session runs on.
 //! An upgrade hands that role over in three steps (probe, noop to the old transport, `5` on
 //! the new one), all under the session's lock, so a packet is never sent twice, lost or
@@ -32,6 +35,8 @@ struct Inner {
 struct State {
     /// Packets waiting for the transport.
     queue: VecDeque<Packet>,
+    /// What the messages in `queue` count against `max_queued_bytes` (see [`cost`]).
+    queued_bytes: usize,
     /// The name of the transport that drains the queue.
     transport: &'static str,
     upgrade: Upgrade,
@@ -151,6 +156,7 @@ impl Session {
             engine,
             state: Mutex::new(State {
                 queue: VecDeque::from([open]),
+                queued_bytes: 0,
                 transport,
                 upgrade: Upgrade::None,
                 drainer: None,
@@ -196,11 +202,18 @@ impl Session {
     /// as soon as it can, all of it in one write.
     ///
     /// # Errors
-    /// [`SendError`], holding the message, once the session has closed.
+    /// [`SendError`], holding the message, once the session has closed, or when the message
+    /// would take the queue over
+    /// [`max_queued_bytes`](crate::EngineConfig::max_queued_bytes): then the session closes
+    /// with [`CloseReason::SlowClient`].
     pub fn send(&self, message: impl Into<Message>) -> Result<(), SendError> {
         let message = message.into();
         let mut state = self.state();
         if state.closed.is_some() {
+            return Err(SendError(message));
+        }
+        if !self.admit(&mut state, cost(&message)) {
+            self.overflow(state);
             return Err(SendError(message));
         }
         state.queue.push_back(Packet::Message(message));
@@ -215,10 +228,31 @@ impl Session {
     /// [`Message`] is cheap, so one slice can go to many sessions.
     ///
     /// # Errors
-    /// [`SessionClosed`] once the session has closed; then none of them was queued.
+    /// [`SessionClosed`] once the session has closed, or when the messages would take the
+    /// queue over [`max_queued_bytes`](crate::EngineConfig::max_queued_bytes) (then the
+    /// session closes with [`CloseReason::SlowClient`]); either way none of them was queued.
     pub fn send_all(&self, messages: &[Message]) -> Result<(), SessionClosed> {
+        self.enqueue(messages, true)
+    }
+
+    /// Queues messages as [`send_all`](Self::send_all) does, without counting them against
+    /// [`max_queued_bytes`](crate::EngineConfig::max_queued_bytes): for messages whose bytes
+    /// are kept elsewhere anyway, such as packets replayed from a record of what was sent,
+    /// which the queue only shares. What is sent after them still counts.
+    ///
+    /// # Errors
+    /// [`SessionClosed`] once the session has closed; then none of them was queued.
+    pub fn send_kept(&self, messages: &[Message]) -> Result<(), SessionClosed> {
+        self.enqueue(messages, false)
+    }
+
+    fn enqueue(&self, messages: &[Message], counted: bool) -> Result<(), SessionClosed> {
         let mut state = self.state();
         if state.closed.is_some() {
+            return Err(SessionClosed);
+        }
+        if counted && !self.admit(&mut state, messages.iter().map(cost).sum()) {
+            self.overflow(state);
             return Err(SessionClosed);
         }
         state
@@ -311,23 +345,24 @@ impl Session {
             if transport == "polling" && state.queue.len() > 1 {
                 let close = state.queue.pop_back();
                 let packets = std::mem::replace(&mut state.queue, close.into_iter().collect());
+                state.queued_bytes = 0;
                 return Poll::Ready(Batch {
                     packets,
                     end: false,
                 });
             }
-            let packets = std::mem::take(&mut state.queue);
+            let packets = take(&mut state);
             drop(state);
-            self.0.engine.sessions.remove(&self.0.id);
+            self.0.engine.forget(self.0.id);
             return Poll::Ready(Batch { packets, end: true });
         }
         if state.upgrade == Upgrade::Probed {
-            let mut packets = std::mem::take(&mut state.queue);
+            let mut packets = take(&mut state);
             packets.push_back(Packet::Noop);
             return Poll::Ready(Batch { packets, end: true });
         }
         if !state.queue.is_empty() {
-            let packets = std::mem::take(&mut state.queue);
+            let packets = take(&mut state);
             return Poll::Ready(Batch {
                 packets,
                 end: false,
@@ -465,14 +500,60 @@ impl Session {
     /// client learns of it by its connection ending (a waiting long-polling request gets a
     /// close packet, or a noop when the client itself closed).
     pub(crate) fn close_with(&self, reason: CloseReason) {
-        let mut state = self.state();
+        let state = self.state();
         if state.closed.is_some() {
             return;
         }
+        self.shut(state, reason);
+        let handler = &self.0.engine.handler;
+        self.contain("on_close", || handler.on_close(self, reason));
+    }
+
+    /// Whether `cost` more bytes of messages fit in the queue; always when no message is
+    /// queued, so that one message larger than the bound still goes out.
+    fn admit(&self, state: &mut State, cost: usize) -> bool {
+        let max = self.0.engine.config.max_queued_bytes;
+        let fits = state.queued_bytes == 0 || state.queued_bytes.saturating_add(cost) <= max;
+        if fits {
+            state.queued_bytes = state.queued_bytes.saturating_add(cost);
+        }
+        fits
+    }
+
+    /// The queue is full: closes the session with [`CloseReason::SlowClient`].
+    ///
+    /// The send that got here may come from code that holds locks of the layer above (a
+    /// broadcast walking a room), and `on_close` takes those locks to remove the session's
+    /// sockets: so `on_close` runs on a task of its own, once that code has let go.
+    fn overflow(&self, state: MutexGuard<'_, State>) {
+        let queued = state.queued_bytes;
+        let reason = CloseReason::SlowClient;
+        self.shut(state, reason);
+        tracing::info!(
+            sid = %self.0.id,
+            queued,
+            max = self.0.engine.config.max_queued_bytes,
+            "slow client: its queue is full"
+        );
+        let session = self.clone();
+        let on_close = move || {
+            let handler = &session.0.engine.handler;
+            session.contain("on_close", || handler.on_close(&session, reason));
+        };
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => drop(runtime.spawn(async move { on_close() })),
+            Err(_) => on_close(),
+        }
+    }
+
+    /// Marks the session closed for `reason` and wakes whoever waits on it; the caller calls
+    /// the handler's `on_close`.
+    fn shut(&self, mut state: MutexGuard<'_, State>, reason: CloseReason) {
         state.closed = Some(reason);
         let graceful = matches!(reason, CloseReason::ForcedClose | CloseReason::ServerClose);
         if !graceful {
             state.queue.clear();
+            state.queued_bytes = 0;
         }
         state
             .queue
@@ -499,13 +580,12 @@ impl Session {
             let (session, after) = (self.clone(), engine.config.ping_timeout);
             tokio::spawn(async move {
                 tokio::time::sleep(after).await;
-                session.0.engine.sessions.remove(&session.0.id);
+                session.0.engine.forget(session.0.id);
             });
         } else {
-            engine.sessions.remove(&self.0.id);
+            engine.forget(self.0.id);
         }
         tracing::debug!(sid = %self.0.id, %reason, "session closed");
-        self.contain("on_close", || engine.handler.on_close(self, reason));
     }
 
     /// Runs a handler call; a panic in it is logged and goes no further, so the task that
@@ -530,6 +610,22 @@ impl Session {
     }
 }
 
+/// What a queued message counts against `max_queued_bytes`: its length, plus
+/// [`PACKET_OVERHEAD`].
+fn cost(message: &Message) -> usize {
+    message.len() + PACKET_OVERHEAD
+}
+
+/// What each queued message counts besides its bytes: about what the queue entry and the
+/// message's shared buffer cost, so that many tiny messages are bounded too.
+const PACKET_OVERHEAD: usize = 64;
+
+/// Takes everything queued; the queue counts no bytes any more.
+fn take(state: &mut State) -> VecDeque<Packet> {
+    state.queued_bytes = 0;
+    std::mem::take(&mut state.queue)
+}
+
 fn wake(waker: Option<Waker>) {
     if let Some(waker) = waker {
         waker.wake();
@@ -543,6 +639,7 @@ impl fmt::Debug for Session {
             .field("id", &self.0.id)
             .field("transport", &state.transport)
             .field("queued", &state.queue.len())
+            .field("queued_bytes", &state.queued_bytes)
             .field("upgrade", &state.upgrade)
             .field("closed", &state.closed)
             .finish()
@@ -556,3 +653,130 @@ impl PartialEq for Session {
 }
 
 impl Eq for Session {}
+
+#[cfg(test)]
+mod tests {
+    use std::task::{Context, Waker};
+
+    use http::request::Parts;
+
+    use super::*;
+    use crate::{Engine, EngineConfig, Handler};
+
+    struct Quiet;
+
+    impl Handler for Quiet {
+        fn on_open(&self, _: &Session, _: &Parts) {}
+        fn on_message(&self, _: &Session, _: Message) {}
+        fn on_close(&self, _: &Session, _: CloseReason) {}
+    }
+
+    #[derive(Debug)]
+    enum Step {
+        /// `send` of a message of this many bytes, and whether it is accepted.
+        Send(usize, bool),
+        /// `send_all` of messages of these sizes, and whether they are accepted.
+        SendAll(&'static [usize], bool),
+        /// `send_kept` of messages of these sizes (always accepted).
+        SendKept(&'static [usize]),
+        /// The transport takes everything queued.
+        Drain,
+    }
+    use Step::*;
+
+    /// The bound every case uses; each message counts its length plus 64.
+    const MAX: usize = 1000;
+
+    #[test]
+    fn the_queue_is_bounded_in_bytes() {
+        let cases: &[(&str, &[Step])] = &[
+            (
+                "a message larger than the bound goes into an empty queue",
+                &[Send(5000, true)],
+            ),
+            (
+                "nothing more fits after it",
+                &[Send(5000, true), Send(0, false)],
+            ),
+            (
+                "messages fit up to the bound exactly",
+                &[Send(436, true), Send(436, true), Send(0, false)],
+            ),
+            (
+                "the transport taking the queue frees it",
+                &[
+                    Send(900, true),
+                    Drain,
+                    Send(900, true),
+                    Drain,
+                    Send(900, true),
+                ],
+            ),
+            (
+                "send_all counts its messages as one unit",
+                &[SendAll(&[100, 100], true), SendAll(&[300, 300], false)],
+            ),
+            (
+                "send_all into an empty queue always fits",
+                &[SendAll(&[2000, 2000], true), Send(0, false)],
+            ),
+            (
+                "kept messages do not count, what follows them does",
+                &[
+                    Send(400, true),
+                    SendKept(&[5000, 5000]),
+                    Send(400, true),
+                    Send(400, false),
+                ],
+            ),
+        ];
+        for (name, steps) in cases {
+            let engine = Engine::new(EngineConfig::default().max_queued_bytes(MAX), Quiet);
+            let open = Packet::Open("0{}".into());
+            // The open packet is queued but counts nothing.
+            let session = Session::new(engine.shared.clone(), Sid::new(), "websocket", open);
+            for step in steps.iter() {
+                let accepted = match step {
+                    Send(len, accepted) => {
+                        assert_eq!(session.send("x".repeat(*len)).is_ok(), *accepted);
+                        *accepted
+                    }
+                    SendAll(lens, accepted) => {
+                        let messages: Vec<Message> = lens
+                            .iter()
+                            .map(|len| Message::text("x".repeat(*len)))
+                            .collect();
+                        assert_eq!(session.send_all(&messages).is_ok(), *accepted);
+                        *accepted
+                    }
+                    SendKept(lens) => {
+                        let messages: Vec<Message> = lens
+                            .iter()
+                            .map(|len| Message::text("x".repeat(*len)))
+                            .collect();
+                        assert!(session.send_kept(&messages).is_ok(), "{name}");
+                        true
+                    }
+                    Drain => {
+                        let mut cx = Context::from_waker(Waker::noop());
+                        assert!(session.poll_drain(&mut cx, "websocket").is_ready());
+                        assert_eq!(session.state().queued_bytes, 0, "{name}");
+                        true
+                    }
+                };
+                if !accepted {
+                    // Closed for being slow, with nothing left but the close packet.
+                    assert_eq!(
+                        session.close_reason(),
+                        Some(CloseReason::SlowClient),
+                        "{name}"
+                    );
+                    assert_eq!(session.state().queue.back(), Some(&Packet::Close), "{name}");
+                    assert_eq!(session.queued(), 1, "{name}");
+                    assert!(session.send("late").is_err(), "{name}");
+                    assert!(engine.session(session.id()).is_none(), "{name}");
+                }
+            }
+        }
+    }
+}

@@ -16,7 +16,7 @@ use tower_service::Service;
 
 pub use self::body::EngineBody;
 pub use self::layer::EngineLayer;
-pub use self::serve::{PeerAddr, serve};
+pub use self::serve::{PeerAddr, serve, serve_with_shutdown};
 use crate::Engine;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;

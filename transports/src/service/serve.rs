@@ -1,6 +1,6 @@
 //! A standalone HTTP/1.1 server for a tower service, with WebSocket upgrades.
 
-use std::future::poll_fn;
+use std::future::{Future, poll_fn};
 use std::io;
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -40,8 +40,49 @@ where
     ResBody::Data: Send,
     ResBody::Error: Into<BoxError>,
 {
+    serve_with_shutdown(listener, service, std::future::pending()).await;
+}
+
+/// Serves `service` as [`serve`] does until `signal` resolves, then stops accepting
+/// connections and returns; the connections already accepted carry on in their tasks.
+///
+/// For a graceful shutdown, let `signal` run [`Engine::shutdown`](crate::Engine::shutdown)
+/// after the signal to stop: connections are still accepted while the engine closes its
+/// sessions (long-polling clients collect their last packets on new connections, new
+/// handshakes get 503), and accepting stops once they are all gone.
+///
+/// ```no_run
+/// use std::time::Duration;
+/// # async fn run(engine: tidings_transports::Engine) -> std::io::Result<()> {
+/// let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
+/// let shutdown = async {
+///     let _ = tokio::signal::ctrl_c().await;
+///     engine.shutdown(Duration::from_secs(10)).await;
+/// };
+/// tidings_transports::serve_with_shutdown(listener, engine.service(), shutdown).await;
+/// # Ok(())
+/// # }
+/// ```
+pub async fn serve_with_shutdown<S, ResBody>(
+    listener: TcpListener,
+    service: S,
+    signal: impl Future<Output = ()>,
+) where
+    S: Service<Request<Incoming>, Response = Response<ResBody>> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    S::Error: Into<BoxError>,
+    ResBody: http_body::Body + Send + 'static,
+    ResBody::Data: Send,
+    ResBody::Error: Into<BoxError>,
+{
+    let mut signal = std::pin::pin!(signal);
     loop {
-        let (stream, peer) = match listener.accept().await {
+        let accepted = tokio::select! {
+            biased;
+            () = &mut signal => return,
+            accepted = listener.accept() => accepted,
+        };
+        let (stream, peer) = match accepted {
             Ok(accepted) => accepted,
             Err(error) => {
                 tracing::warn!(%error, "accept failed");

@@ -17,7 +17,7 @@ use http::{Method, Response};
 use super::{ServeFuture, Transport};
 use crate::Packet;
 use crate::engine::query::Query;
-use crate::engine::{CloseReason, RequestError, Session};
+use crate::engine::{CloseReason, RequestError, Session, Writer};
 use crate::packet::{jsonp, payload};
 use crate::service::EngineBody;
 
@@ -54,7 +54,7 @@ impl Transport for Polling {
                         session.close_with(CloseReason::TransportError);
                         return Err(RequestError::BadRequest);
                     };
-                    let batch = session.drain(NAME).await;
+                    let batch = Writer::new(session.engine()).run(session.drain(NAME)).await;
                     downstream.complete();
                     Ok(payload_response(&batch.packets, jsonp.as_deref()))
                 }

@@ -23,7 +23,7 @@ use tokio::time::{Instant, Sleep};
 
 use super::polling::receive;
 use super::{ServeFuture, Transport};
-use crate::engine::{Downstream, RequestError, Session};
+use crate::engine::{Downstream, RequestError, Session, Writer};
 use crate::packet::sse;
 use crate::service::EngineBody;
 
@@ -69,6 +69,7 @@ impl Transport for Sse {
 fn event_stream(session: Session, downstream: Downstream) -> Response<EngineBody> {
     let keep_alive = session.engine().config.sse_keep_alive;
     let stream = EventStream {
+        _writer: Writer::new(session.engine()),
         session,
         downstream,
         keep_alive,
@@ -88,6 +89,8 @@ fn event_stream(session: Session, downstream: Downstream) -> Response<EngineBody
 
 /// The event stream of one session.
 struct EventStream {
+    /// Counts the stream as writing until hyper drops it, for a graceful shutdown.
+    _writer: Writer,
     session: Session,
     downstream: Downstream,
     keep_alive: Duration,

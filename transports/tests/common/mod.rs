@@ -185,6 +185,14 @@ impl Server {
         }
     }
 
+    /// The open session `sid`.
+    #[track_caller]
+    pub(crate) fn session(&self, sid: &str) -> Session {
+        self.engine
+            .session(sid.parse().expect("a session id"))
+            .unwrap_or_else(|| panic!("session {sid} is gone"))
+    }
+
     /// Asserts that `sid` is open and that the handler has not seen it close.
     pub(crate) fn assert_open(&mut self, sid: &str) {
         while let Ok(event) = self.events.try_recv() {
@@ -263,6 +271,13 @@ impl Server {
         .expect("WebSocket handshake");
         assert_eq!(response.status(), 101);
         ws
+    }
+
+    /// Opens a WebSocket session: the connection, past its open packet, and the session.
+    pub(crate) async fn ws_session(&self) -> (Ws, Session) {
+        let mut ws = self.ws("EIO=4&transport=websocket").await;
+        let sid = open_sid(&ws_text(&mut ws).await);
+        (ws, self.session(&sid))
     }
 
     /// Tries to open a WebSocket that the server must refuse; returns the HTTP status and the

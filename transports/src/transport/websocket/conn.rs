@@ -1,10 +1,13 @@
 //! One WebSocket connection's IO: frames in, frames out, and no buffer kept while idle.
 //!
 //! Reads go into a buffer on the stack and are decoded at once; only bytes that follow a
-//! complete message in the same read are kept (until the next call). Outgoing frames are
-//! encoded into one buffer per batch, written, flushed, and the buffer is released. So an
-//! idle connection holds its socket, the decoder (a few dozen bytes) and nothing else.
+//! complete message in the same read are kept (until the next call). Outgoing packets are
+//! encoded into frames [`WRITE_CHUNK`] bytes at a time, written, and once all are written the
+//! connection flushes and releases its buffers. So an idle connection holds its socket, the
+//! decoder (a few dozen bytes) and nothing else, and a large batch (a recovered client's
+//! backlog, say) costs at most one chunk of encoded frames besides its shared messages.
 
+use std::collections::VecDeque;
 use std::io;
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
@@ -17,6 +20,9 @@ use crate::packet::websocket::{Decoder, Event, FrameError, OpCode, encode, encod
 
 /// Bytes read per call.
 const READ_CHUNK: usize = 4096;
+
+/// About how many bytes of frames are encoded ahead of the socket (one message more at most).
+const WRITE_CHUNK: usize = 64 * 1024;
 
 /// How a connection ended early: the session's close reason, and the close code to send.
 #[derive(Debug)]
@@ -66,6 +72,8 @@ pub(super) struct Connection<IO> {
     /// Bytes read after the last complete message, decoded from `unread_at` on.
     unread: Vec<u8>,
     unread_at: usize,
+    /// Packets to send, not encoded yet.
+    pending: VecDeque<Packet>,
     /// Encoded frames not yet written, and how much of them was.
     out: Vec<u8>,
     written: usize,
@@ -78,6 +86,7 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> Connection<IO> {
             decoder: Decoder::new(max_message),
             unread,
             unread_at: 0,
+            pending: VecDeque::new(),
             out: Vec::new(),
             written: 0,
         }
@@ -145,13 +154,24 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> Connection<IO> {
         })
     }
 
-    /// Queues the frames of `packets`.
-    pub(super) fn queue<'a>(&mut self, packets: impl IntoIterator<Item = &'a Packet>) {
-        for packet in packets {
+    /// Queues `packets`, to be sent after what is queued already.
+    pub(super) fn queue(&mut self, mut packets: VecDeque<Packet>) {
+        if self.pending.is_empty() {
+            self.pending = packets;
+        } else {
+            self.pending.append(&mut packets);
+        }
+    }
+
+    /// Encodes pending packets into `out` until it holds about [`WRITE_CHUNK`] bytes.
+    fn encode_pending(&mut self) {
+        while self.out.len() < WRITE_CHUNK
+            && let Some(packet) = self.pending.pop_front()
+        {
             match packet.text() {
                 Some(text) => encode(OpCode::Text, text.as_bytes(), &mut self.out),
                 None => {
-                    if let Packet::Message(message) = packet
+                    if let Packet::Message(message) = &packet
                         && let Some(data) = message.as_binary()
                     {
                         encode(OpCode::Binary, data, &mut self.out);
@@ -166,14 +186,22 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> Connection<IO> {
         encode_close(code, &mut self.out);
     }
 
-    /// Whether queued frames wait to be written.
+    /// Whether queued packets or frames wait to be written.
     pub(super) fn has_output(&self) -> bool {
-        !self.out.is_empty()
+        !self.out.is_empty() || !self.pending.is_empty()
     }
 
-    /// Writes and flushes everything queued, then releases the buffer.
+    /// Writes and flushes everything queued, then releases the buffers.
     pub(super) fn poll_write_out(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        while self.written < self.out.len() {
+        loop {
+            if self.written == self.out.len() {
+                self.out.clear();
+                self.written = 0;
+                self.encode_pending();
+                if self.out.is_empty() {
+                    break;
+                }
+            }
             let n = ready!(Pin::new(&mut self.io).poll_write(cx, &self.out[self.written..]))?;
             if n == 0 {
                 return Poll::Ready(Err(io::ErrorKind::WriteZero.into()));
@@ -182,7 +210,7 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> Connection<IO> {
         }
         ready!(Pin::new(&mut self.io).poll_flush(cx))?;
         self.out = Vec::new();
-        self.written = 0;
+        self.pending = VecDeque::new();
         Poll::Ready(Ok(()))
     }
 

@@ -14,6 +14,7 @@
 
 mod conn;
 
+use std::collections::VecDeque;
 use std::future::{Future, poll_fn};
 use std::pin::Pin;
 use std::task::Poll;
@@ -31,12 +32,13 @@ use tungstenite::handshake::derive_accept_key;
 use self::conn::{Connection, Failure, Incoming};
 use super::{ServeFuture, Transport};
 use crate::Packet;
-use crate::engine::{CloseReason, RequestError, Session, heartbeat};
+use crate::engine::{CloseReason, RequestError, Session, Writer, heartbeat};
 use crate::service::EngineBody;
 
 const NAME: &str = "websocket";
 
-/// How long a closing connection may take to write its last frames.
+/// How long a closing connection may take to write its last frames; less when the engine's
+/// shutdown deadline comes first.
 const CLOSE_GRACE: Duration = Duration::from_secs(5);
 
 /// The `websocket` transport.
@@ -75,12 +77,13 @@ impl Transport for WebSocket {
 
     fn open(&self, session: Session, parts: &mut Parts) -> Response<EngineBody> {
         let (response, on_upgrade) = accept(parts);
-        tokio::spawn(async move {
+        let writer = Writer::new(session.engine());
+        tokio::spawn(writer.run(async move {
             match on_upgrade.await {
                 Ok(upgraded) => run(upgraded, session, false).await,
                 Err(_) => session.close_with(CloseReason::TransportClose),
             }
-        });
+        }));
         response
     }
 
@@ -103,12 +106,13 @@ impl Transport for WebSocket {
             return Err(RequestError::BadRequest);
         }
         let (response, on_upgrade) = accept(parts);
-        tokio::spawn(async move {
+        let writer = Writer::new(session.engine());
+        tokio::spawn(writer.run(async move {
             match on_upgrade.await {
                 Ok(upgraded) => run(upgraded, session, true).await,
                 Err(_) => session.abort_upgrade(),
             }
-        });
+        }));
         Ok(response)
     }
 }
@@ -173,7 +177,8 @@ where
     };
     if let Some(code) = code {
         conn.queue_close(code);
-        let _ = tokio::time::timeout(CLOSE_GRACE, conn.finish()).await;
+        let until = session.engine().drain.grace(CLOSE_GRACE);
+        let _ = tokio::time::timeout_at(until, conn.finish()).await;
     }
 }
 
@@ -209,7 +214,7 @@ where
     loop {
         match poll_fn(|cx| conn.poll_next(cx)).await {
             Ok(Incoming::Packet(Packet::PingProbe)) if !probed => {
-                conn.queue([&Packet::PongProbe]);
+                conn.queue(VecDeque::from([Packet::PongProbe]));
                 if poll_fn(|cx| conn.poll_write_out(cx)).await.is_err() {
                     return false;
                 }
@@ -275,7 +280,7 @@ where
             }
             match session.poll_drain(cx, NAME) {
                 Poll::Ready(batch) => {
-                    conn.queue(&batch.packets);
+                    conn.queue(batch.packets);
                     ending = batch.end;
                 }
                 Poll::Pending => return Poll::Pending,
@@ -285,8 +290,9 @@ where
     .await
 }
 
-/// The socket takes no more bytes for now. Keep waiting unless the session closed meanwhile:
-/// then the client gets [`CLOSE_GRACE`] to take the rest before the connection is dropped.
+/// The socket takes no more bytes for now. Keep waiting unless the session closed meanwhile
+/// (the client was too slow, say, or the server shuts down): then the client gets
+/// [`CLOSE_GRACE`] to take the rest before the connection is dropped.
 fn stalled(
     session: &Session,
     cx: &mut std::task::Context<'_>,
@@ -296,7 +302,10 @@ fn stalled(
     if session.close_reason().is_none() {
         return Poll::Pending;
     }
-    let deadline = deadline.get_or_insert_with(|| Box::pin(tokio::time::sleep(CLOSE_GRACE)));
+    let deadline = deadline.get_or_insert_with(|| {
+        let until = session.engine().drain.grace(CLOSE_GRACE);
+        Box::pin(tokio::time::sleep_until(until))
+    });
     match deadline.as_mut().poll(cx) {
         Poll::Ready(()) => Poll::Ready(Err(Failure::closed())),
         Poll::Pending => Poll::Pending,

@@ -1,0 +1,99 @@
+//! The socket's side of connection state recovery: what it leaves behind when it
+//! disconnects, and how a recovered socket catches up without losing, repeating or
+//! reordering a packet.
+//!
+//! A recovered socket is back in its namespace and rooms before its adapter is asked for
+//! the packets it missed, so nothing sent meanwhile can fall between the two. What it is sent
+//! directly in that time is held; once it has the missed packets it sends the CONNECT reply,
+//! the missed packets, then the held ones that were not among them (told apart by their
+//! offsets), and only then takes packets directly.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use tidings_transports::Message;
+
+use super::{DisconnectReason, Socket};
+use crate::recovery::{MissedPacket, SessionState, recoverable};
+use crate::sync::{lock, read};
+
+/// A packet sent to a socket while it was catching up.
+#[derive(Debug)]
+pub(crate) struct Held {
+    offset: Option<Arc<str>>,
+    messages: Vec<Message>,
+}
+
+impl Socket {
+    /// The private session id of the socket, when recovery is on.
+    pub(crate) fn pid(&self) -> Option<crate::Sid> {
+        self.0.pid
+    }
+
+    /// Keeps what a socket leaving for `reason` needs to be recovered, when recovery is on
+    /// and its client will come back by itself. Called while it is still in its rooms.
+    pub(crate) fn persist(&self, reason: DisconnectReason) {
+        let Some(pid) = self.0.pid else { return };
+        if !recoverable(reason) {
+            return;
+        }
+        let state = SessionState {
+            sid: self.id(),
+            pid,
+            rooms: self.rooms(),
+            data: read(&self.0.data).clone(),
+            data_json: read(&self.0.data_json).clone(),
+        };
+        self.ns().adapter().persist_session(state);
+    }
+
+    /// Keeps a packet sent to this socket while it catches up; drops it when the socket is
+    /// not recovering (it is still connecting, or has disconnected). Sends it when the socket
+    /// caught up meanwhile.
+    pub(super) fn hold(&self, messages: &[Message], offset: Option<&Arc<str>>) {
+        let mut held = lock(&self.0.held);
+        match held.as_mut() {
+            Some(held) => held.push(Held {
+                offset: offset.cloned(),
+                messages: messages.to_vec(),
+            }),
+            None if self.connected() => {
+                drop(held);
+                let _ = self.0.session.send_all(messages);
+            }
+            None => {}
+        }
+    }
+
+    /// Sends the CONNECT reply, the packets the socket missed, then those held meanwhile that
+    /// were not among them, and marks the socket connected: packets go out directly from now
+    /// on.
+    pub(crate) fn resume(&self, missed: Vec<MissedPacket>) {
+        let session = &self.0.session;
+        let pid = self.0.pid.map(|pid| pid.to_string());
+        let mut held = lock(&self.0.held);
+        let _ = session.send(self.parser().connect(
+            self.namespace(),
+            self.id().as_str(),
+            pid.as_deref(),
+        ));
+        let seen: HashSet<Arc<str>> = missed.iter().map(|p| p.offset.clone()).collect();
+        // The adapter keeps these packets anyway: they do not count against the queue's
+        // bound, so a long absence does not make the catching up look like a slow client.
+        for packet in missed {
+            let _ = session.send_kept(&packet.messages);
+        }
+        for packet in held.take().unwrap_or_default() {
+            if packet.offset.is_none_or(|offset| !seen.contains(&offset)) {
+                let _ = session.send_kept(&packet.messages);
+            }
+        }
+        self.connected_now();
+    }
+
+    /// Stops holding packets: the socket will not catch up (it disconnected, or could not be
+    /// recovered after all).
+    pub(crate) fn drop_held(&self) {
+        *lock(&self.0.held) = None;
+    }
+}

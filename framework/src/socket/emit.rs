@@ -22,7 +22,7 @@ impl Socket {
     /// [`EmitError`] when the socket is disconnected (and recovery is off), the event name is
     /// reserved, or `data` cannot be serialized.
     pub fn emit<T: Serialize + ?Sized>(&self, event: &str, data: &T) -> Result<(), EmitError> {
-        if self.0.pid.is_some() {
+        if self.0.recovery.is_some() {
             // With recovery on, the adapter gives the packet its offset and keeps it, for
             // this socket or the one that recovers it.
             let args = self.encode_args(event, data)?;

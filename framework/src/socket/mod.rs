@@ -25,7 +25,7 @@ pub use self::handshake::Handshake;
 use self::intercept::BoxedInterceptor;
 pub use self::intercept::{EventPacket, Rejected};
 pub use self::reason::DisconnectReason;
-use self::recover::Held;
+use self::recover::Recovering;
 pub use self::remote::RemoteSocket;
 pub(crate) use self::reply::Reply;
 use crate::Sid;
@@ -63,13 +63,9 @@ pub struct Socket(Arc<Inner>);
 
 struct Inner {
     id: Sid,
-    /// The private session id a client presents to recover this socket, when recovery is
-    /// on.
-    pid: Option<Sid>,
-    /// The socket took over the state of a socket that had disconnected.
-    recovered: bool,
-    /// Packets sent to a recovering socket before it has caught up, with their offsets.
-    held: Mutex<Option<Vec<Held>>>,
+    /// Its connection state recovery, when that is on (boxed: most servers leave it off,
+    /// and every idle connection would pay for the space).
+    recovery: Option<Box<Recovering>>,
     namespace: Namespace,
     session: Session,
     handshake: Arc<Handshake>,
@@ -102,8 +98,10 @@ struct Acks {
 
 impl Socket {
     pub(crate) fn new(namespace: Namespace, session: Session, handshake: Handshake) -> Socket {
-        let pid = namespace.recovery().map(|_| Sid::new());
-        Socket::build(Sid::new(), pid, None, namespace, session, handshake)
+        let recovery = namespace
+            .recovery()
+            .map(|_| Recovering::new(Sid::new(), false));
+        Socket::build(Sid::new(), recovery, None, namespace, session, handshake)
     }
 
     /// The socket that takes over `state`: its ids and data; it holds what it is sent until
@@ -116,7 +114,7 @@ impl Socket {
     ) -> Socket {
         Socket::build(
             state.sid,
-            Some(state.pid),
+            Some(Recovering::new(state.pid, true)),
             Some(state),
             namespace,
             session,
@@ -126,7 +124,7 @@ impl Socket {
 
     fn build(
         id: Sid,
-        pid: Option<Sid>,
+        recovery: Option<Box<Recovering>>,
         restored: Option<&SessionState>,
         namespace: Namespace,
         session: Session,
@@ -134,9 +132,7 @@ impl Socket {
     ) -> Socket {
         Socket(Arc::new(Inner {
             id,
-            pid,
-            recovered: restored.is_some(),
-            held: Mutex::new(restored.map(|_| Vec::new())),
+            recovery,
             namespace,
             session,
             handshake: Arc::new(handshake),
@@ -178,7 +174,7 @@ impl Socket {
     /// time, and the socket has the id, rooms and data it had, and got every packet it
     /// missed ([`IoBuilder::recovery`](crate::IoBuilder::recovery)).
     pub fn recovered(&self) -> bool {
-        self.0.recovered
+        self.0.recovery.as_ref().is_some_and(|r| r.recovered)
     }
 
     /// Whether the socket is connected.

@@ -9,31 +9,55 @@
 //! offsets), and only then takes packets directly.
 
 use std::collections::HashSet;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use tidings_transports::Message;
 
 use super::{DisconnectReason, Socket};
+use crate::Sid;
 use crate::recovery::{MissedPacket, SessionState, recoverable};
 use crate::sync::{lock, read};
 
+/// A socket's part in connection state recovery.
+#[derive(Debug)]
+pub(crate) struct Recovering {
+    /// The private session id its client presents to recover it.
+    pid: Sid,
+    /// It took over the state of a socket that had disconnected.
+    pub(super) recovered: bool,
+    /// Packets sent to it before it caught up, with their offsets; `Some` while it catches
+    /// up.
+    held: Mutex<Option<Vec<Held>>>,
+}
+
+impl Recovering {
+    /// The recovery of a new socket (`recovered` false), or of one that catches up.
+    pub(super) fn new(pid: Sid, recovered: bool) -> Box<Recovering> {
+        Box::new(Recovering {
+            pid,
+            recovered,
+            held: Mutex::new(recovered.then(Vec::new)),
+        })
+    }
+}
+
 /// A packet sent to a socket while it was catching up.
 #[derive(Debug)]
-pub(crate) struct Held {
+struct Held {
     offset: Option<Arc<str>>,
     messages: Vec<Message>,
 }
 
 impl Socket {
     /// The private session id of the socket, when recovery is on.
-    pub(crate) fn pid(&self) -> Option<crate::Sid> {
-        self.0.pid
+    pub(crate) fn pid(&self) -> Option<Sid> {
+        self.0.recovery.as_ref().map(|r| r.pid)
     }
 
     /// Keeps what a socket leaving for `reason` needs to be recovered, when recovery is on
     /// and its client will come back by itself. Called while it is still in its rooms.
     pub(crate) fn persist(&self, reason: DisconnectReason) {
-        let Some(pid) = self.0.pid else { return };
+        let Some(pid) = self.pid() else { return };
         if !recoverable(reason) {
             return;
         }
@@ -51,7 +75,10 @@ impl Socket {
     /// not recovering (it is still connecting, or has disconnected). Sends it when the socket
     /// caught up meanwhile.
     pub(super) fn hold(&self, messages: &[Message], offset: Option<&Arc<str>>) {
-        let mut held = lock(&self.0.held);
+        let Some(recovery) = &self.0.recovery else {
+            return;
+        };
+        let mut held = lock(&recovery.held);
         match held.as_mut() {
             Some(held) => held.push(Held {
                 offset: offset.cloned(),
@@ -69,13 +96,16 @@ impl Socket {
     /// were not among them, and marks the socket connected: packets go out directly from now
     /// on.
     pub(crate) fn resume(&self, missed: Vec<MissedPacket>) {
+        let Some(recovery) = &self.0.recovery else {
+            return;
+        };
         let session = &self.0.session;
-        let pid = self.0.pid.map(|pid| pid.to_string());
-        let mut held = lock(&self.0.held);
+        let pid = recovery.pid.to_string();
+        let mut held = lock(&recovery.held);
         let _ = session.send(self.parser().connect(
             self.namespace(),
             self.id().as_str(),
-            pid.as_deref(),
+            Some(&pid),
         ));
         let seen: HashSet<Arc<str>> = missed.iter().map(|p| p.offset.clone()).collect();
         // The adapter keeps these packets anyway: they do not count against the queue's
@@ -94,6 +124,8 @@ impl Socket {
     /// Stops holding packets: the socket will not catch up (it disconnected, or could not be
     /// recovered after all).
     pub(crate) fn drop_held(&self) {
-        *lock(&self.0.held) = None;
+        if let Some(recovery) = &self.0.recovery {
+            *lock(&recovery.held) = None;
+        }
     }
 }

@@ -7,7 +7,6 @@
 //! and a writer ending notify the shutdown, which re-checks; nothing polls. Until a shutdown
 //! begins these notifications cost one atomic load.
 
-use std::future::Future;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering, fence};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
@@ -100,13 +99,6 @@ impl Writer {
     pub(crate) fn new(engine: &Arc<Shared>) -> Writer {
         engine.drain.writers.fetch_add(1, Ordering::AcqRel);
         Writer(engine.clone())
-    }
-
-    /// Runs `future` as this writer: counted until it ends.
-    pub(crate) async fn run<F: Future>(self, future: F) -> F::Output {
-        let output = future.await;
-        drop(self);
-        output
     }
 }
 

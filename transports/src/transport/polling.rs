@@ -54,7 +54,9 @@ impl Transport for Polling {
                         session.close_with(CloseReason::TransportError);
                         return Err(RequestError::BadRequest);
                     };
-                    let batch = Writer::new(session.engine()).run(session.drain(NAME)).await;
+                    let writer = Writer::new(session.engine());
+                    let batch = session.drain(NAME).await;
+                    drop(writer);
                     downstream.complete();
                     Ok(payload_response(&batch.packets, jsonp.as_deref()))
                 }

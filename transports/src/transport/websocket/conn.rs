@@ -72,8 +72,11 @@ pub(super) struct Connection<IO> {
     /// Bytes read after the last complete message, decoded from `unread_at` on.
     unread: Vec<u8>,
     unread_at: usize,
-    /// Packets to send, not encoded yet.
-    pending: VecDeque<Packet>,
+    /// Packets to send, not encoded yet: what did not fit in the last chunk. Boxed (a
+    /// pointer, where a `VecDeque` takes four words) because most batches fit in one chunk
+    /// and every idle connection would pay for the space.
+    #[allow(clippy::box_collection)]
+    pending: Option<Box<VecDeque<Packet>>>,
     /// Encoded frames not yet written, and how much of them was.
     out: Vec<u8>,
     written: usize,
@@ -86,7 +89,7 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> Connection<IO> {
             decoder: Decoder::new(max_message),
             unread,
             unread_at: 0,
-            pending: VecDeque::new(),
+            pending: None,
             out: Vec::new(),
             written: 0,
         }
@@ -156,17 +159,32 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> Connection<IO> {
 
     /// Queues `packets`, to be sent after what is queued already.
     pub(super) fn queue(&mut self, mut packets: VecDeque<Packet>) {
-        if self.pending.is_empty() {
-            self.pending = packets;
-        } else {
-            self.pending.append(&mut packets);
+        match &mut self.pending {
+            Some(pending) => pending.append(&mut packets),
+            None => {
+                self.encode(&mut packets);
+                if !packets.is_empty() {
+                    self.pending = Some(Box::new(packets));
+                }
+            }
         }
     }
 
-    /// Encodes pending packets into `out` until it holds about [`WRITE_CHUNK`] bytes.
+    /// Encodes the next pending packets into `out`.
     fn encode_pending(&mut self) {
+        if let Some(mut pending) = self.pending.take() {
+            self.encode(&mut pending);
+            if !pending.is_empty() {
+                self.pending = Some(pending);
+            }
+        }
+    }
+
+    /// Encodes packets from the front of `packets` into `out` until it holds about
+    /// [`WRITE_CHUNK`] bytes.
+    fn encode(&mut self, packets: &mut VecDeque<Packet>) {
         while self.out.len() < WRITE_CHUNK
-            && let Some(packet) = self.pending.pop_front()
+            && let Some(packet) = packets.pop_front()
         {
             match packet.text() {
                 Some(text) => encode(OpCode::Text, text.as_bytes(), &mut self.out),
@@ -188,7 +206,7 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> Connection<IO> {
 
     /// Whether queued packets or frames wait to be written.
     pub(super) fn has_output(&self) -> bool {
-        !self.out.is_empty() || !self.pending.is_empty()
+        !self.out.is_empty() || self.pending.is_some()
     }
 
     /// Writes and flushes everything queued, then releases the buffers.
@@ -210,7 +228,6 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> Connection<IO> {
         }
         ready!(Pin::new(&mut self.io).poll_flush(cx))?;
         self.out = Vec::new();
-        self.pending = VecDeque::new();
         Poll::Ready(Ok(()))
     }
 

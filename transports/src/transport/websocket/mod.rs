@@ -77,13 +77,16 @@ impl Transport for WebSocket {
 
     fn open(&self, session: Session, parts: &mut Parts) -> Response<EngineBody> {
         let (response, on_upgrade) = accept(parts);
+        // The guard lives in the task's own state: wrapping the task's future in another
+        // future would store it twice (about 1 KiB more per connection).
         let writer = Writer::new(session.engine());
-        tokio::spawn(writer.run(async move {
+        tokio::spawn(async move {
+            let _writer = writer;
             match on_upgrade.await {
                 Ok(upgraded) => run(upgraded, session, false).await,
                 Err(_) => session.close_with(CloseReason::TransportClose),
             }
-        }));
+        });
         response
     }
 
@@ -107,12 +110,13 @@ impl Transport for WebSocket {
         }
         let (response, on_upgrade) = accept(parts);
         let writer = Writer::new(session.engine());
-        tokio::spawn(writer.run(async move {
+        tokio::spawn(async move {
+            let _writer = writer;
             match on_upgrade.await {
                 Ok(upgraded) => run(upgraded, session, true).await,
                 Err(_) => session.abort_upgrade(),
             }
-        }));
+        });
         Ok(response)
     }
 }

@@ -196,11 +196,7 @@ fn admit(socket: &Socket, result: Result<(), ConnectError>) -> bool {
 /// Puts a new socket in its namespace and sends the client CONNECT.
 fn enter(socket: &Socket) {
     socket.ns().insert(socket);
-    let pid = socket.pid().map(|pid| pid.to_string());
-    let connect = socket
-        .parser()
-        .connect(socket.namespace(), socket.id().as_str(), pid.as_deref());
-    let _ = socket.session().send(connect);
+    let _ = socket.session().send(socket.connect_reply());
     socket.connected_now();
 }
 

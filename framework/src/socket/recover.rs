@@ -54,6 +54,13 @@ impl Socket {
         self.0.recovery.as_ref().map(|r| r.pid)
     }
 
+    /// The CONNECT reply: the socket's id, and its private session id when recovery is on.
+    pub(crate) fn connect_reply(&self) -> Message {
+        let pid = self.pid().map(|pid| pid.to_string());
+        self.parser()
+            .connect(self.namespace(), self.id().as_str(), pid.as_deref())
+    }
+
     /// Keeps what a socket leaving for `reason` needs to be recovered, when recovery is on
     /// and its client will come back by itself. Called while it is still in its rooms.
     pub(crate) fn persist(&self, reason: DisconnectReason) {
@@ -100,13 +107,8 @@ impl Socket {
             return;
         };
         let session = &self.0.session;
-        let pid = recovery.pid.to_string();
         let mut held = lock(&recovery.held);
-        let _ = session.send(self.parser().connect(
-            self.namespace(),
-            self.id().as_str(),
-            Some(&pid),
-        ));
+        let _ = session.send(self.connect_reply());
         let seen: HashSet<Arc<str>> = missed.iter().map(|p| p.offset.clone()).collect();
         // The adapter keeps these packets anyway: they do not count against the queue's
         // bound, so a long absence does not make the catching up look like a slow client.

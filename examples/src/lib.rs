@@ -101,7 +101,6 @@ impl Signals {
 /// `MAX_QUEUED_BYTES` in bytes (8 MiB), `TRANSPORTS` (a comma-separated list) and
 /// `CORS_ORIGIN` (one allowed origin, with credentials).
 pub fn testbed_engine_config(path: &str) -> tidings_transports::EngineConfig {
-    use std::time::Duration;
     let mut config = tidings_transports::EngineConfig::default()
         .path(path)
         .ping_interval(Duration::from_millis(env_number("PING_INTERVAL", 300)))

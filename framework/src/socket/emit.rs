@@ -79,6 +79,7 @@ impl Socket {
 
     /// The arguments of an emit to the connected socket.
     fn encode<T: Serialize + ?Sized>(&self, event: &str, data: &T) -> Result<Payload, EmitError> {
+        // A reserved name is refused as such (by `encode_args`), connected or not.
         if !self.connected() && !RESERVED_EVENTS.contains(&event) {
             return Err(EmitError::Disconnected);
         }

@@ -687,6 +687,13 @@ mod tests {
     /// The bound every case uses; each message counts its length plus 64.
     const MAX: usize = 1000;
 
+    /// Text messages of these lengths.
+    fn texts(lens: &[usize]) -> Vec<Message> {
+        lens.iter()
+            .map(|len| Message::text("x".repeat(*len)))
+            .collect()
+    }
+
     #[test]
     fn the_queue_is_bounded_in_bytes() {
         let cases: &[(&str, &[Step])] = &[
@@ -742,19 +749,11 @@ mod tests {
                         *accepted
                     }
                     SendAll(lens, accepted) => {
-                        let messages: Vec<Message> = lens
-                            .iter()
-                            .map(|len| Message::text("x".repeat(*len)))
-                            .collect();
-                        assert_eq!(session.send_all(&messages).is_ok(), *accepted);
+                        assert_eq!(session.send_all(&texts(lens)).is_ok(), *accepted);
                         *accepted
                     }
                     SendKept(lens) => {
-                        let messages: Vec<Message> = lens
-                            .iter()
-                            .map(|len| Message::text("x".repeat(*len)))
-                            .collect();
-                        assert!(session.send_kept(&messages).is_ok(), "{name}");
+                        assert!(session.send_kept(&texts(lens)).is_ok(), "{name}");
                         true
                     }
                     Drain => {

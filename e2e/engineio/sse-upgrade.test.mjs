@@ -2,6 +2,7 @@
 // noop that ends the stream, `5`, and messages queued meanwhile arriving exactly once, in order.
 import { after, afterEach, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
+import { setTimeout as sleep } from "node:timers/promises";
 import { startServer } from "../lib/server.mjs";
 import { RELAXED_HEARTBEAT, firstDifference, numbers } from "../lib/engineio.mjs";
 import { SseClient, UpgradeSocket } from "../lib/sse.mjs";
@@ -90,6 +91,26 @@ describe("sse upgrade to websocket", () => {
     ws.send("5");
     ws.send("4after");
     assert.deepEqual(await ws.untilMessages(1), ["4after"]);
+  });
+
+  it("carries a server-side close that comes between the probe answer and `5`", async () => {
+    // A client that got `3probe` stops using its old transport once the noop arrives, so
+    // only the WebSocket can tell it of the close (engine.io-client would otherwise wait
+    // for a ping that never comes).
+    const sse = await openSse();
+    const ws = await openWs(sse.sid);
+    ws.send("2probe");
+    await ws.until((frames) => frames.includes("3probe"), "3probe");
+    await sse.until((p) => p === "6", "the noop event");
+    await sse.post("4burst:2", "4close");
+    await sse.settled();
+    // Give a wrongly closed WebSocket time to show it.
+    await sleep(100);
+    assert.equal(ws.closed, null, "the WebSocket waits for `5`");
+    ws.send("5");
+    await ws.until(() => ws.closed !== null, "the close frame");
+    assert.deepEqual(ws.frames, ["3probe", "40", "41", "1"]);
+    assert.equal(ws.closed, 1000);
   });
 
   it("delivers messages queued during the upgrade exactly once, in order, across both", async () => {

@@ -417,25 +417,29 @@ impl Session {
         true
     }
 
-    /// The probe was answered: the current transport ends its downstream with a noop.
-    pub(crate) fn probed(&self) {
+    /// The probe is about to be answered: the current transport ends its downstream with a
+    /// noop. False when the session closed first; then the probe must go unanswered.
+    pub(crate) fn probed(&self) -> bool {
         let mut state = self.state();
-        if state.upgrade != Upgrade::Pending {
-            return;
+        if state.closed.is_some() || state.upgrade != Upgrade::Pending {
+            return false;
         }
         state.upgrade = Upgrade::Probed;
         let drainer = state.drainer.take();
         drop(state);
         wake(drainer);
+        true
     }
 
-    /// The client switched to `transport`, which drains the queue from now on.
+    /// The client switched to `transport`, which drains the queue from now on; false unless
+    /// the probe was answered.
+    ///
+    /// It switches even when the session closed after the probe was answered: the client has
+    /// paused its old transport by then, so the new one must carry the rest of the queue and
+    /// the close packet.
     pub(crate) fn finish_upgrade(&self, transport: &'static str) -> bool {
         let mut state = self.state();
-        if state.closed.is_some()
-            || state.upgrade == Upgrade::None
-            || state.upgrade == Upgrade::Done
-        {
+        if state.upgrade != Upgrade::Probed {
             return false;
         }
         state.upgrade = Upgrade::Done;
@@ -447,10 +451,13 @@ impl Session {
         true
     }
 
-    /// Ready once the session closed, for the connection that probes an upgrade.
+    /// Ready once the session closed before the probe was answered, for the connection that
+    /// probes an upgrade. After the answer the client stops using its old transport as soon as
+    /// that transport's last response arrives, so the probing connection must stay to carry
+    /// the close (see [`finish_upgrade`](Self::finish_upgrade)).
     pub(crate) fn poll_closed_while_upgrading(&self, cx: &mut Context<'_>) -> Poll<()> {
         let mut state = self.state();
-        if state.closed.is_some() {
+        if state.closed.is_some() && state.upgrade == Upgrade::Pending {
             return Poll::Ready(());
         }
         state.upgrader = Some(cx.waker().clone());

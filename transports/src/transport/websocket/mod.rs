@@ -5,7 +5,9 @@
 //! flushes once. A direct session's heartbeat runs in the same task. An upgrading connection
 //! first answers the probe (`2probe` → `3probe`), then waits for `5` before it takes over
 //! the session's queue; anything else, or the upgrade timeout, drops it and leaves the session
-//! on its transport.
+//! on its transport. A session that closes before the probe is answered ends the probe; once
+//! it is answered the client stops using its old transport, so the connection waits for `5`
+//! and carries the close itself.
 //!
 //! The framing is ours ([`packet::websocket`](crate::packet::websocket), over the socket hyper
 //! hands back) rather than tokio-tungstenite's stream, which keeps a zero-filled read buffer
@@ -218,11 +220,14 @@ where
     loop {
         match poll_fn(|cx| conn.poll_next(cx)).await {
             Ok(Incoming::Packet(Packet::PingProbe)) if !probed => {
+                // From here a session that closes is still carried here once `5` arrives.
+                if !session.probed() {
+                    return false;
+                }
                 conn.queue(VecDeque::from([Packet::PongProbe]));
                 if poll_fn(|cx| conn.poll_write_out(cx)).await.is_err() {
                     return false;
                 }
-                session.probed();
                 probed = true;
             }
             Ok(Incoming::Packet(Packet::Upgrade)) if probed => {

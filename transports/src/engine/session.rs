@@ -702,6 +702,40 @@ mod tests {
     }
 
     #[test]
+    fn a_close_during_an_upgrade_goes_where_the_client_listens() {
+        let mut cx = Context::from_waker(Waker::noop());
+        let engine = Engine::new(EngineConfig::default(), Quiet);
+        let session = || {
+            let open = Packet::Open("0{}".into());
+            Session::new(engine.shared.clone(), Sid::new(), "polling", open)
+        };
+
+        // Before the probe is answered: the probe goes unanswered and the probing connection
+        // ends; the client keeps polling and gets the close there.
+        let early = session();
+        assert!(early.begin_upgrade());
+        early.close();
+        assert!(!early.probed());
+        assert!(early.poll_closed_while_upgrading(&mut cx).is_ready());
+        assert!(!early.finish_upgrade("websocket"));
+
+        // After: the client has paused polling, so the new transport carries the close.
+        let late = session();
+        assert!(late.begin_upgrade());
+        assert!(late.probed());
+        assert!(late.send("last").is_ok());
+        late.close();
+        assert!(late.poll_closed_while_upgrading(&mut cx).is_pending());
+        assert!(late.finish_upgrade("websocket"));
+        let Poll::Ready(batch) = late.poll_drain(&mut cx, "websocket") else {
+            panic!("the queue is ready");
+        };
+        assert!(batch.end);
+        let tail: Vec<_> = batch.packets.into_iter().skip(1).collect();
+        assert_eq!(tail, [Packet::Message("last".into()), Packet::Close]);
+    }
+
+    #[test]
     fn the_queue_is_bounded_in_bytes() {
         let cases: &[(&str, &[Step])] = &[
             (

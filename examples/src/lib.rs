@@ -1,9 +1,22 @@
-//! Helpers shared by the example binaries.
+//! Helpers shared by the example binaries: binding, serving with a graceful shutdown
+//! ([`serve`], [`serve_with`]), the test beds' settings, and [`StaticFiles`] for the pages
+//! served beside the Socket.IO endpoint.
+
+mod static_files;
 
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use tidings_transports::Engine;
+use bytes::Bytes;
+use http::{Request, Response};
+use hyper::body::{Body, Incoming};
+use tidings_transports::{Engine, NotFound};
+use tower_layer::Layer;
+use tower_service::Service;
+
+pub use static_files::StaticFiles;
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// Binds `127.0.0.1:$PORT` (3000 when `PORT` is unset).
 ///
@@ -37,11 +50,40 @@ pub fn init_tracing() {
 /// process exits with status 0. A second signal during the shutdown ends it at once.
 ///
 /// For a Socket.IO server, pass [`Io::engine`](tidings::Io::engine): its sockets disconnect
-/// with `ServerShuttingDown`.
+/// with `ServerShuttingDown`. Requests off the engine's path get 404 Not Found; to answer
+/// them, use [`serve_with`].
 ///
 /// # Errors
 /// When the address cannot be bound or the signal handlers cannot be installed.
 pub async fn serve(name: &str, path: &str, engine: &Engine) -> std::io::Result<()> {
+    serve_with(name, path, engine, NotFound).await
+}
+
+/// Serves as [`serve`] does, with `inner` answering every request off the engine's path
+/// (through [`Engine::layer`]): [`StaticFiles`] for a page and its scripts, say.
+///
+/// ```no_run
+/// # async fn run(engine: tidings_transports::Engine) -> std::io::Result<()> {
+/// let page = tidings_examples::StaticFiles::new("public");
+/// tidings_examples::serve_with("chat", "/socket.io/", &engine, page).await
+/// # }
+/// ```
+///
+/// # Errors
+/// When the address cannot be bound or the signal handlers cannot be installed.
+pub async fn serve_with<S, B>(
+    name: &str,
+    path: &str,
+    engine: &Engine,
+    inner: S,
+) -> std::io::Result<()>
+where
+    S: Service<Request<Incoming>, Response = Response<B>> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    S::Error: Into<BoxError>,
+    B: Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<BoxError>,
+{
     // Installed before the line that says the server is up, so that a signal sent as soon as
     // it is read is handled.
     let mut signals = Signals::new()?;
@@ -58,7 +100,7 @@ pub async fn serve(name: &str, path: &str, engine: &Engine) -> std::io::Result<(
             () = signals.next() => {}
         }
     };
-    tidings_transports::serve_with_shutdown(listener, engine.service(), shutdown).await;
+    tidings_transports::serve_with_shutdown(listener, engine.layer().layer(inner), shutdown).await;
     Ok(())
 }
 

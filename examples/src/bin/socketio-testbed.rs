@@ -42,9 +42,9 @@
 //!   `i` from 0, all at once, then acks how many it emitted;
 //! - `stats` (ack): acks `{ sessions, sockets }`: the engine's sessions and the sockets of
 //!   `/`, not counting the asking socket and its connection;
-//! - `stream` (`{ count }`): emits `tick` with 1, 2, … `count` to the socket, 20 at a time
-//!   with a millisecond between, until done or an emit fails (the socket is gone, and
-//!   recovery is off).
+//! - `stream` (`{ count, everyMs? }`): emits `tick` with 1, 2, … `count` to the socket, one
+//!   every `everyMs` ms, or without it 20 at a time with a millisecond between, until done or
+//!   an emit fails (the socket is gone, and recovery is off).
 //!
 //! Environment: `PORT`; `PARSER` (`msgpack` for the msgpack parser, JSON otherwise);
 //! `PING_INTERVAL` and `PING_TIMEOUT` (ms, default 300 and 200); `CONNECT_TIMEOUT` (ms,
@@ -52,7 +52,8 @@
 //! `MAX_QUEUED_BYTES` (bytes, default 8 MiB); `TRANSPORTS` (comma-separated, default all);
 //! `KEEP_REASONS` (how many of the latest disconnections `reasons` keeps, default all);
 //! `SHUTDOWN_DEADLINE` (ms, default 10000); `RECOVERY` (ms: turns connection state recovery
-//! on, with this `max_disconnection_duration`).
+//! on, with this `max_disconnection_duration`); `STATIC_DIR` (a folder: every request off
+//! `/socket.io/` gets its files, as `StaticFiles` serves them, instead of 404).
 //!
 //! SIGTERM or SIGINT shuts the server down gracefully: new handshakes get 503, every
 //! connection gets what was queued for it and then its close (WebSocket code 1001, no
@@ -90,10 +91,14 @@ struct Disconnection {
     reason: &'static str,
 }
 
-/// What `stream` sends.
+/// What `stream` sends, and how fast.
 #[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
 struct Stream {
     count: u64,
+    /// The pause after each tick (ms); without it, a millisecond after every 20 ticks.
+    #[serde(default)]
+    every_ms: Option<u64>,
 }
 
 /// Which sockets a broadcast reaches, and how.
@@ -428,8 +433,10 @@ fn events(socket: &Socket) {
                 if socket.emit("tick", &n).is_err() {
                     return;
                 }
-                if n % 20 == 0 {
-                    tokio::time::sleep(Duration::from_millis(1)).await;
+                match stream.every_ms {
+                    Some(ms) => tokio::time::sleep(Duration::from_millis(ms)).await,
+                    None if n % 20 == 0 => tokio::time::sleep(Duration::from_millis(1)).await,
+                    None => {}
                 }
             }
         },
@@ -533,5 +540,12 @@ async fn main() -> std::io::Result<()> {
             }
         });
 
-    tidings_examples::serve("socketio-testbed", "/socket.io/", io.engine()).await
+    let (name, path) = ("socketio-testbed", "/socket.io/");
+    match std::env::var_os("STATIC_DIR") {
+        Some(dir) => {
+            let files = tidings_examples::StaticFiles::new(dir);
+            tidings_examples::serve_with(name, path, io.engine(), files).await
+        }
+        None => tidings_examples::serve(name, path, io.engine()).await,
+    }
 }

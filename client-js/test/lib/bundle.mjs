@@ -1,6 +1,6 @@
-// Loads client sources for the tests: bundles a TypeScript entry with esbuild (ESM, es2020,
-// not minified, with an inline source map) into a temporary file and imports it. Each entry is
-// built once per test process.
+// Loads client sources for the tests: bundles a TypeScript entry with esbuild (ESM, es2022 as
+// the package, not minified, with an inline source map) into a temporary file and imports it.
+// Each entry is built once per test process.
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -26,7 +26,7 @@ async function bundle(entry) {
     bundle: true,
     format: "esm",
     platform: "neutral",
-    target: "es2020",
+    target: "es2022",
     sourcemap: "inline",
     write: false,
     logLevel: "silent",

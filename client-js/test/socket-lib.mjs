@@ -112,14 +112,14 @@ export class FakeEngine extends EventEmitter {
   receive(...messages) {
     for (const message of messages) this.emit("message", message);
   }
-  /** The session ended by itself (`reason` as the engine's). */
-  drop(reason = "transport close") {
-    this.#end(reason);
+  /** The session ended by itself (`reason` and `description` as the engine's). */
+  drop(reason = "transport close", description) {
+    this.#end(reason, description);
   }
-  #end(reason) {
+  #end(reason, description) {
     if (this.readyState === "closed") return;
     this.readyState = "closed";
-    this.emit("close", reason);
+    this.emit("close", reason, description);
   }
   /** Takes what was sent so far. */
   take() {

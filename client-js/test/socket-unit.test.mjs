@@ -80,9 +80,11 @@ describe("connecting", () => {
     const { manager, socket } = setup();
     const log = record(socket, "connect_error");
     const managerLog = record(manager, "error", "reconnect_attempt", "reconnect_error", "reconnect");
-    manager.last.drop("transport error");
+    const event = { type: "error" };
+    manager.last.drop("transport error", event);
     assert.equal(log.length, 1);
     assert.equal(log[0][1].message, "transport error");
+    assert.equal(log[0][1].description, event, "what the transport reported goes along");
     tick(1000);
     assert.equal(manager.engines.length, 2);
     manager.last.drop("transport error");
@@ -605,5 +607,19 @@ describe("io()", () => {
     assert.deepEqual(a.io.opts.query, { x: "1" });
     assert.equal(client.default, client.io);
     assert.equal(client.connect, client.io);
+  });
+});
+
+describe("a connection that fails inside io()", () => {
+  test("reports connect_error to listeners added after io() returns", async () => {
+    // No EventSource here (none is passed, and Node 20 has none): the only transport cannot
+    // even be created, so the engine closes before io() returns.
+    const socket = client.io("http://127.0.0.1:9", { forceNew: true, transports: ["sse"], reconnection: false, EventSource: undefined });
+    const errors = [];
+    socket.on("connect_error", (err) => errors.push(err));
+    socket.io.on("error", (err) => errors.push(err));
+    await Promise.resolve();
+    assert.equal(errors.length, 2);
+    assert.equal(socket.connected, false);
   });
 });

@@ -105,15 +105,17 @@ export class Manager<
       this.#cleanup();
       this.engine = undefined;
       this._readyState = "closed";
-      const err = description instanceof Error ? description : new Error(reason);
+      // A WebSocket's error is an event, not an Error: it goes along as `description`.
+      const err = description instanceof Error ? description : Object.assign(new Error(reason), { description });
       this.fire("error", err);
       this.#each((socket) => socket._onerror(err));
       if (callback) callback(err);
       else if (!this._reconnecting && this.opts.reconnection !== false && !this.#attempts) this.#reconnect();
     };
     engine.on("close", onclose);
-    // It may have failed at once (no transport it could even start).
-    if (engine.readyState === "closed") onclose("transport error");
+    // It may have failed at once (no transport it could even start): tell once the caller,
+    // still inside `io()`, has had a chance to listen for `connect_error`.
+    if (engine.readyState === "closed") queueMicrotask(() => onclose("transport error"));
     return this;
   }
 

@@ -104,8 +104,12 @@ export type Tuples<Map extends EventsMap> = {
 export type SocketReservedEvents = {
   /** The socket joined its namespace. */
   connect: [];
-  /** Joining failed: the server's `CONNECT_ERROR` (`message`, and `data`), or the connection's. */
-  connect_error: [err: Error & { data?: unknown }];
+  /**
+   * Joining failed: the server's `CONNECT_ERROR` (`message`, and `data`), or the connection's
+   * (with what the transport reported as `description` when that was not an Error, such as a
+   * WebSocket's error event).
+   */
+  connect_error: [err: Error & { data?: unknown; description?: unknown }];
   /** The socket left, with socket.io-client's reasons (`"io server disconnect"`, …). */
   disconnect: [reason: string, description?: unknown];
 };
@@ -114,10 +118,10 @@ export type SocketReservedEvents = {
 export type ManagerEvents = {
   open: [];
   close: [reason: string, description?: unknown];
-  error: [err: Error];
+  error: [err: Error & { description?: unknown }];
   reconnect_attempt: [attempt: number];
   reconnect: [attempt: number];
-  reconnect_error: [err: Error];
+  reconnect_error: [err: Error & { description?: unknown }];
   reconnect_failed: [];
 };
 

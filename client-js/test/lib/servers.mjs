@@ -3,7 +3,9 @@
 //   built by `cargo build --workspace --bins`;
 // - startNode(kind, options): the official Node `engine.io` or `socket.io` server, in process;
 // - startProxy(target, { upgrade }): an HTTP proxy in front of a server that refuses (or never
-//   answers) WebSocket upgrades, as some networks do.
+//   answers) WebSocket upgrades, as some networks do;
+// - startOutageProxy(target): a TCP proxy whose path to the server can be cut (`down()`) and
+//   restored (`up()`), for network outages.
 // Each resolves with `{ url, port, stop() }` (and more, see below). Whatever is still running
 // when the test process exits is killed or closed with it.
 import { spawn } from "node:child_process";
@@ -203,6 +205,61 @@ export async function startProxy(target, { upgrade = "refuse" } = {}) {
       await close();
     }),
   });
+}
+
+/**
+ * Starts a TCP proxy to `target` (a `http://127.0.0.1:PORT` URL) that can be taken down, as
+ * the network between a client and its server can: `down()` closes every connection it carries
+ * at once, both ways, dropping what is in flight, and stops listening, so that new connections
+ * are refused (ECONNREFUSED) until `up()` listens again on the same port. Both resolve once
+ * done. Resolves with `{ url, port, down(), up(), stop() }`.
+ */
+export async function startOutageProxy(target) {
+  const to = new URL(target);
+  const pairs = new Set();
+  const server = net.createServer((client) => {
+    const upstream = net.connect(Number(to.port), to.hostname);
+    const pair = { client, upstream };
+    pairs.add(pair);
+    const drop = () => {
+      pairs.delete(pair);
+      client.destroy();
+      upstream.destroy();
+    };
+    for (const side of [client, upstream]) {
+      side.on("error", drop);
+      side.on("close", drop);
+    }
+    client.pipe(upstream).pipe(client);
+  });
+  const down = () => {
+    // Not listening first, so that no connection comes in between.
+    const closed = new Promise((resolve) => (server.listening ? server.close(() => resolve()) : resolve()));
+    // destroy(), not resetAndDestroy(): with resets, Node 20 spun at full CPU at exit, in its
+    // handle cleanup, once a polling client's connections had been reset.
+    for (const { client, upstream } of pairs) {
+      client.destroy();
+      upstream.destroy();
+    }
+    pairs.clear();
+    return closed;
+  };
+  const listenOn = (port) =>
+    new Promise((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(port, "127.0.0.1", () => {
+        server.off("error", reject);
+        resolve(server.address().port);
+      });
+    });
+  const port = await listenOn(0);
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    down,
+    up: () => listenOn(port).then(() => {}),
+    stop: tracked(down),
+  };
 }
 
 /**

@@ -6,6 +6,7 @@ import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
+import vm from "node:vm";
 import { gzipSync } from "node:zlib";
 import { startTidings } from "./lib/servers.mjs";
 import { NODE, connected, once } from "./socket-lib.mjs";
@@ -33,11 +34,23 @@ test(`the browser bundle is at most ${BUDGET} B minified and gzipped`, () => {
 });
 
 test("the browser bundle leaves the msgpack parser out", () => {
-  const bundle = dist("tidings.min.js").toString();
   // An error only the msgpack decoder throws.
-  assert.ok(!bundle.includes("reserved byte"), "tidings.min.js carries the msgpack parser");
+  assert.ok(!dist("tidings.min.js").toString().includes("reserved byte"), "tidings.min.js carries the msgpack parser");
   assert.ok(dist("msgpack.min.js").toString().includes("reserved byte"));
-  assert.ok(dist("msgpack.min.js").toString().startsWith('"use strict";var tidingsMsgpack='));
+});
+
+test("each script bundle sets a global with its module's exports", async () => {
+  const scripts = [
+    ["tidings.min.js", "tidings", pkg.name],
+    ["msgpack.min.js", "tidingsMsgpack", `${pkg.name}/msgpack`],
+  ];
+  for (const [file, global, module] of scripts) {
+    const page = vm.createContext({ TextEncoder, TextDecoder });
+    vm.runInContext(dist(file).toString(), page);
+    const exports = await import(module);
+    assert.deepEqual(Object.keys(page[global] ?? {}).sort(), Object.keys(exports).sort(), file);
+    for (const key of Object.keys(exports)) assert.equal(typeof page[global][key], typeof exports[key], `${global}.${key}`);
+  }
 });
 
 test("every entry point in package.json exists, with its declarations", async () => {

@@ -297,13 +297,43 @@ async fn closing_the_session_during_the_upgrade_ends_both_transports() {
 async fn a_shutdown_during_the_upgrade_closes_the_probe_as_going_away() {
     let mut server =
         Server::start(EngineConfig::default().upgrade_timeout(Duration::from_secs(30))).await;
+
+    // Before the probe is answered: the probe ends at once, and polling carries the close.
     let sid = server.handshake().await;
     let mut ws = server.ws(&websocket(&sid)).await;
-    probe(&mut ws).await;
     server.engine.close_all();
     assert_eq!(server.closed(&sid).await, CloseReason::ServerClose);
+    ws_send(&mut ws, WsMessage::text("2probe")).await;
     let (before, code) = ws_closed(&mut ws).await;
     assert_eq!((before, code), (vec![], Some(1001)));
+}
+
+#[tokio::test]
+async fn a_close_by_the_server_after_the_probe_answer_goes_over_the_websocket() {
+    // The client got `3probe`, and its GET got the noop: it polls no more, so only the
+    // WebSocket can tell it, once it switches with `5`.
+    for shutdown in [false, true] {
+        let mut server = Server::with_defaults().await;
+        let sid = server.handshake().await;
+        let mut ws = server.ws(&websocket(&sid)).await;
+        probe(&mut ws).await;
+        let noop = server.get(&polling(&sid)).await;
+        assert_eq!(packets(&noop.body), ["6"]);
+        server.post(&polling(&sid), b"4last").await.assert_ok();
+        let reason = if shutdown {
+            server.engine.close_all();
+            CloseReason::ServerClose
+        } else {
+            server.session(&sid).close();
+            CloseReason::ForcedClose
+        };
+        assert_eq!(server.closed(&sid).await, reason);
+        ws_send(&mut ws, WsMessage::text("5")).await;
+        let (before, code) = ws_closed(&mut ws).await;
+        let expected = [WsMessage::text("4last"), WsMessage::text("1")];
+        let code_expected = if shutdown { 1001 } else { 1000 };
+        assert_eq!((before, code), (expected.to_vec(), Some(code_expected)));
+    }
 }
 
 /// A downstream transport being read while the session upgrades.

@@ -451,13 +451,15 @@ impl Session {
         true
     }
 
-    /// Ready once the session closed before the probe was answered, for the connection that
-    /// probes an upgrade. After the answer the client stops using its old transport as soon as
-    /// that transport's last response arrives, so the probing connection must stay to carry
-    /// the close (see [`finish_upgrade`](Self::finish_upgrade)).
+    /// Ready once the session closed, for the connection that probes an upgrade; but not for
+    /// a close by the server after the probe was answered. The client then stops using its
+    /// old transport as soon as that transport's last response arrives, so the probing
+    /// connection must stay to carry the close packet (see
+    /// [`finish_upgrade`](Self::finish_upgrade)).
     pub(crate) fn poll_closed_while_upgrading(&self, cx: &mut Context<'_>) -> Poll<()> {
         let mut state = self.state();
-        if state.closed.is_some() && state.upgrade == Upgrade::Pending {
+        let told = |reason| state.upgrade == Upgrade::Probed && by_server(reason);
+        if state.closed.is_some_and(|reason| !told(reason)) {
             return Poll::Ready(());
         }
         state.upgrader = Some(cx.waker().clone());
@@ -557,7 +559,7 @@ impl Session {
     /// the handler's `on_close`.
     fn shut(&self, mut state: MutexGuard<'_, State>, reason: CloseReason) {
         state.closed = Some(reason);
-        let graceful = matches!(reason, CloseReason::ForcedClose | CloseReason::ServerClose);
+        let graceful = by_server(reason);
         if !graceful {
             state.queue.clear();
             state.queued_bytes = 0;
@@ -615,6 +617,13 @@ impl Session {
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
+}
+
+/// Whether the server closed the session of its own will: the client is told with a close
+/// packet after what is queued. Other closes drop the queue, and the client learns of them by
+/// its connection ending, or caused them.
+fn by_server(reason: CloseReason) -> bool {
+    matches!(reason, CloseReason::ForcedClose | CloseReason::ServerClose)
 }
 
 /// What a queued message counts against `max_queued_bytes`: its length, plus
@@ -719,7 +728,15 @@ mod tests {
         assert!(early.poll_closed_while_upgrading(&mut cx).is_ready());
         assert!(!early.finish_upgrade("websocket"));
 
-        // After: the client has paused polling, so the new transport carries the close.
+        // After, when the client caused the close: it needs no telling.
+        let ended = session();
+        assert!(ended.begin_upgrade());
+        assert!(ended.probed());
+        ended.close_with(CloseReason::TransportClose);
+        assert!(ended.poll_closed_while_upgrading(&mut cx).is_ready());
+
+        // After, when the server closes: the client may have paused polling for good, so the
+        // new transport carries the close.
         let late = session();
         assert!(late.begin_upgrade());
         assert!(late.probed());

@@ -59,11 +59,28 @@ describe("the bundle in headless Chromium", () => {
       const page = await context.newPage();
       const errors = [];
       page.on("pageerror", (error) => errors.push(error.message));
+      // What the page asked of the server and how each request ended, to tell a failure apart.
+      const start = performance.now();
+      const requests = [];
+      const note = (what) => (request) => {
+        const url = new URL(request.url());
+        const ms = Math.round(performance.now() - start);
+        requests.push(`${ms} ms ${what} ${request.method()} ${url.pathname}${url.search} ${request.failure()?.errorText ?? ""}`);
+      };
+      page.on("request", note("sent"));
+      page.on("requestfinished", note("finished"));
+      page.on("requestfailed", note("failed"));
       if (init) await page.addInitScript(init);
       const response = await page.goto(server.url + PAGE);
       assert.equal(response.status(), 200);
       assert.match(response.headers()["content-type"], /^text\/html/);
-      const result = await page.evaluate((options) => exchange(options), options);
+      let result;
+      try {
+        result = await page.evaluate((options) => exchange(options), options);
+      } catch (error) {
+        error.message += `\nrequests:\n${requests.join("\n")}`;
+        throw error;
+      }
       assert.deepEqual(errors, []);
       return result;
     } finally {

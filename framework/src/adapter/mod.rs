@@ -121,6 +121,12 @@ pub trait Adapter: Send + Sync + 'static {
     /// How many servers share this namespace (1 for a single server).
     fn server_count(&self) -> AdapterFuture<usize>;
 
+    /// The rooms with sockets in them on any server of the cluster, each once (sockets' own
+    /// rooms left out). A single server's are its [`rooms`](Self::rooms), the default.
+    fn all_rooms(&self) -> AdapterFuture<Vec<Room>> {
+        Box::pin(std::future::ready(self.rooms()))
+    }
+
     /// Keeps the state of a socket that disconnected, for connection state recovery
     /// ([`IoBuilder::recovery`](crate::IoBuilder::recovery)). An adapter that keeps
     /// nothing (the default) recovers no socket.

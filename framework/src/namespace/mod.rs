@@ -14,7 +14,7 @@ use tidings_transports::Message;
 
 pub use self::server_side::ServerReply;
 use self::server_side::ServerSideHandler;
-use crate::adapter::{AckCollector, Adapter, AdapterFactory, BroadcastAcks, BroadcastPacket};
+use crate::adapter::{AckCollector, Adapter, AdapterFactory, BroadcastAcks, BroadcastPacket, Room};
 use crate::handler::{BoxedHandler, BoxedMiddleware, Handler, Middleware, boxed, boxed_middleware};
 use crate::io::Core;
 use crate::operators::{BroadcastOperators, IntoRooms};
@@ -209,6 +209,12 @@ impl Namespace {
     /// How many servers share this namespace.
     pub async fn server_count(&self) -> usize {
         self.adapter().server_count().await
+    }
+
+    /// The rooms with sockets in them, on every server of the cluster (sockets' own rooms
+    /// left out), in no particular order.
+    pub async fn all_rooms(&self) -> Vec<Room> {
+        self.adapter().all_rooms().await
     }
 
     /// The socket `sid`, if it is connected to this namespace on this server.

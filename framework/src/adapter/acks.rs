@@ -30,19 +30,64 @@ impl AckCollector {
         let _ = self.responses.send(args);
     }
 
-    /// A handle for one recipient: it can ack, and does not hold the expectations open.
-    pub(crate) fn recipient(&self) -> Recipient {
-        Recipient(self.responses.clone())
+    /// A handle for one recipient, or for the answers of another server: it can ack, and
+    /// does not hold the expectations open.
+    pub fn recipient(&self) -> AckRecipient {
+        AckRecipient(self.responses.clone())
+    }
+
+    /// A collector whose expectations and acks come out of the [`AckReceiver`], rather than
+    /// resolving a [`BroadcastAcks`]: for a cluster adapter that answers another server's
+    /// broadcast, and forwards the count and each ack to it.
+    pub fn channel() -> (AckCollector, AckReceiver) {
+        let (expected_tx, expected) = mpsc::unbounded_channel();
+        let (responses_tx, responses) = mpsc::unbounded_channel();
+        let collector = AckCollector {
+            expected: expected_tx,
+            responses: responses_tx,
+        };
+        (
+            collector,
+            AckReceiver {
+                expected,
+                responses,
+            },
+        )
     }
 }
 
 /// One recipient's way to ack a broadcast.
 #[derive(Clone, Debug)]
-pub(crate) struct Recipient(mpsc::UnboundedSender<Payload>);
+pub struct AckRecipient(mpsc::UnboundedSender<Payload>);
 
-impl Recipient {
-    pub(crate) fn ack(&self, args: Payload) {
+impl AckRecipient {
+    /// The recipient acked with `args`.
+    pub fn ack(&self, args: Payload) {
         let _ = self.0.send(args);
+    }
+
+    /// Whether nobody waits for the acks any more (they resolved or timed out).
+    pub fn is_closed(&self) -> bool {
+        self.0.is_closed()
+    }
+}
+
+/// What an [`AckCollector`] made by [`AckCollector::channel`] is told.
+#[derive(Debug)]
+pub struct AckReceiver {
+    expected: mpsc::UnboundedReceiver<usize>,
+    responses: mpsc::UnboundedReceiver<Payload>,
+}
+
+impl AckReceiver {
+    /// The next count of sockets sent the packet; `None` once the collector is dropped.
+    pub async fn expected(&mut self) -> Option<usize> {
+        self.expected.recv().await
+    }
+
+    /// The next ack; `None` once the collector and every recipient are dropped.
+    pub async fn ack(&mut self) -> Option<Payload> {
+        self.responses.recv().await
     }
 }
 

@@ -234,6 +234,14 @@ impl Adapter for LocalAdapter {
         Box::pin(std::future::ready(1))
     }
 
+    fn all_rooms(&self) -> AdapterFuture<Vec<Room>> {
+        let mut rooms = Adapter::rooms(self);
+        self.namespace.with_sockets(|sockets| {
+            rooms.extend(sockets.keys().map(|sid| Room::from(sid.as_str())));
+        });
+        Box::pin(std::future::ready(rooms))
+    }
+
     fn persist_session(&self, state: SessionState) {
         if let Some(store) = &self.recovery {
             store.persist(state);

@@ -14,9 +14,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
-pub use self::acks::AckCollector;
-pub use self::acks::BroadcastAcks;
-pub(crate) use self::acks::Recipient;
+pub use self::acks::{AckCollector, AckReceiver, AckRecipient, BroadcastAcks};
 pub use self::local::LocalAdapter;
 use crate::namespace::LocalNamespace;
 use crate::recovery::{MissedPacket, SessionState};
@@ -121,8 +119,9 @@ pub trait Adapter: Send + Sync + 'static {
     /// How many servers share this namespace (1 for a single server).
     fn server_count(&self) -> AdapterFuture<usize>;
 
-    /// The rooms with sockets in them on any server of the cluster, each once (sockets' own
-    /// rooms left out). A single server's are its [`rooms`](Self::rooms), the default.
+    /// The rooms with sockets in them on any server of the cluster, each once, the sockets'
+    /// own rooms (their ids) included, as Node's `adapter.allRooms()` counts them. The
+    /// default is [`rooms`](Self::rooms), this server's joined rooms.
     fn all_rooms(&self) -> AdapterFuture<Vec<Room>> {
         Box::pin(std::future::ready(self.rooms()))
     }

@@ -211,8 +211,8 @@ impl Namespace {
         self.adapter().server_count().await
     }
 
-    /// The rooms with sockets in them, on every server of the cluster (sockets' own rooms
-    /// left out), in no particular order.
+    /// The rooms with sockets in them, on every server of the cluster, the sockets' own
+    /// rooms (their ids) included as in Node's `adapter.allRooms()`, in no particular order.
     pub async fn all_rooms(&self) -> Vec<Room> {
         self.adapter().all_rooms().await
     }
@@ -337,8 +337,17 @@ impl Namespace {
 }
 
 impl LocalNamespace {
-    fn upgrade(&self) -> Option<Namespace> {
+    /// The namespace, while it exists.
+    pub(crate) fn upgrade(&self) -> Option<Namespace> {
         self.0.upgrade().map(Namespace)
+    }
+
+    /// The parser the namespace's server speaks, in which its payloads are encoded
+    /// ([`Parser::Json`] once the namespace is gone). An adapter needs it to turn the
+    /// arguments it receives from other servers into payloads
+    /// ([`Parser::payload_from_msgpack`], [`Parser::payload_from_json`]).
+    pub fn parser(&self) -> Parser {
+        self.upgrade().map_or(Parser::Json, |ns| ns.parser())
     }
 
     /// The namespace's name (empty once it is gone).

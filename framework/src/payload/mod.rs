@@ -5,7 +5,11 @@
 //! recipient.
 
 mod binary;
+pub(crate) mod date;
+mod notepack;
 mod shape;
+mod unpack;
+mod wire;
 
 use std::fmt;
 

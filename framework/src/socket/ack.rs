@@ -9,7 +9,7 @@ use tokio::sync::oneshot;
 use tokio::time::Sleep;
 
 use super::Socket;
-use crate::adapter::Recipient;
+use crate::adapter::AckRecipient;
 use crate::{AckError, EmitError, Payload};
 
 /// Where an ack goes when it comes.
@@ -18,7 +18,7 @@ pub(crate) enum AckSink {
     /// To the one emit waiting for it.
     One(oneshot::Sender<Payload>),
     /// To a broadcast collecting the acks of every recipient.
-    Many(Recipient),
+    Many(AckRecipient),
 }
 
 /// The client's ack to an event: its arguments, or why it did not come.

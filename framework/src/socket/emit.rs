@@ -6,7 +6,7 @@ use serde::Serialize;
 use tidings_transports::Message;
 
 use super::{AckFuture, AckSink, Socket};
-use crate::adapter::{BroadcastOptions, BroadcastPacket, Recipient, Room};
+use crate::adapter::{AckRecipient, BroadcastOptions, BroadcastPacket, Room};
 use crate::parser::RESERVED_EVENTS;
 use crate::sync::lock;
 use crate::{EmitError, Payload};
@@ -167,7 +167,7 @@ impl Socket {
     pub(crate) fn deliver_with_ack(
         &self,
         packet: &BroadcastPacket,
-        recipient: Recipient,
+        recipient: AckRecipient,
         volatile: bool,
     ) -> bool {
         self.send_with_ack(packet, AckSink::Many(recipient), volatile)

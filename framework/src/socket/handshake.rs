@@ -1,4 +1,7 @@
-//! [`Handshake`]: what the client sent when it connected.
+//! [`Handshake`]: what the client sent when it connected, and its form on the wire between
+//! the servers of a cluster (Node's `socket.handshake`).
+
+mod node;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
@@ -13,6 +16,44 @@ use crate::{DataError, Payload};
 
 /// What the client sent when it connected: the head of its first HTTP request, and the
 /// auth payload of its CONNECT packet.
+///
+/// It serializes in the shape of Node's `socket.handshake`, which is what the servers of a
+/// cluster exchange about a socket (Node's Redis adapter puts it in its `fetchSockets`
+/// answers), and deserializes from that shape, every field optional:
+///
+/// | field | serialized as | read back as |
+/// | --- | --- | --- |
+/// | `headers` | an object of lower-case names and string values, repeated headers joined as Node joins them | [`headers`](Self::headers) |
+/// | `time` | `Date.prototype.toString()` in UTC | ignored |
+/// | `address` | the IP address, `""` when unknown | [`address`](Self::address), port 0, `::ffff:` dropped from an IPv4 address |
+/// | `xdomain` | whether there is an `origin` header | ignored |
+/// | `secure` | `false` | ignored |
+/// | `issued` | [`time`](Self::time) in milliseconds since the Unix epoch | [`time`](Self::time) (now when absent) |
+/// | `url` | the path and query | [`uri`](Self::uri) (`/` when absent) |
+/// | `query` | an object of the query parameters, the last value of a repeated one | [`query`](Self::query) when `url` has no query |
+/// | `auth` | the auth payload's first argument, `{}` when none | [`auth`](Self::auth) (none when absent or `null`) |
+///
+/// ```
+/// use tidings::Handshake;
+///
+/// let node = serde_json::json!({
+///     "headers": {"host": "example.com", "origin": "https://example.com"},
+///     "address": "::ffff:10.0.0.7",
+///     "issued": 1795345417454_u64,
+///     "url": "/socket.io/?EIO=4&transport=websocket",
+///     "auth": {"token": "abc"},
+/// });
+/// let handshake: Handshake = serde_json::from_value(node).unwrap();
+/// assert_eq!(handshake.headers()["host"], "example.com");
+/// assert_eq!(handshake.address().unwrap().ip().to_string(), "10.0.0.7");
+/// assert_eq!(handshake.query_param("transport").as_deref(), Some("websocket"));
+/// let auth: serde_json::Value = handshake.auth().unwrap();
+/// assert_eq!(auth["token"], "abc");
+///
+/// let again = serde_json::to_value(&handshake).unwrap();
+/// assert_eq!(again["time"], "Sun Nov 22 2026 11:03:37 GMT+0000 (Coordinated Universal Time)");
+/// assert_eq!(again["xdomain"], true);
+/// ```
 #[derive(Clone, Debug)]
 pub struct Handshake {
     /// Shared by the sockets of one connection.

@@ -1,0 +1,37 @@
+//! tidings-redis: several Tidings servers as one, over Redis pub/sub.
+//!
+//! Every namespace gets a [`RedisAdapter`] that does each operation on its own server's
+//! sockets and tells the other servers through Redis: broadcasts (with rooms, `except`,
+//! volatile, local), broadcasts with acks gathered from every server, `fetch_sockets`,
+//! `sockets_join`, `sockets_leave`, `disconnect_sockets`, server-side emits (with acks),
+//! every room of the cluster, and how many servers there are.
+//!
+//! What travels over Redis is what Node's `@socket.io/redis-adapter` 8.x sends (its classic
+//! format, PROTOCOL.md in this crate's folder), so Tidings servers and Node servers with that
+//! adapter can share one cluster, and a team can move one server at a time.
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), tidings_redis::Error> {
+//! let cluster = tidings_redis::Cluster::connect("redis://127.0.0.1:6379").await?;
+//! let io = tidings::Io::builder().adapter(cluster.adapter()).build();
+//! io.ns("/", |socket: tidings::Socket| {
+//!     // Reaches the sockets in room "news" on every server.
+//!     let _ = socket.to("news").emit("hello", "world");
+//! });
+//! # Ok(())
+//! # }
+//! ```
+
+mod adapter;
+mod channels;
+mod cluster;
+mod codec;
+mod health;
+mod inbound;
+mod pending;
+mod publisher;
+mod subscriber;
+
+pub use adapter::RedisAdapter;
+pub use cluster::{Cluster, ClusterBuilder, Error};
+pub use health::Status;

@@ -1,0 +1,110 @@
+//! Requests this server sent and whose answers it waits for, by request id.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use dashmap::DashMap;
+use tidings::RemoteSocket;
+use tidings::Room;
+use tidings::adapter::{AckCollector, AckRecipient};
+use tokio::sync::oneshot;
+
+/// A request waiting for answers.
+#[derive(Debug)]
+pub(crate) enum Pending {
+    /// `fetch_sockets`: the sockets of each server that answered.
+    Fetch(Gather<Vec<RemoteSocket>>),
+    /// `all_rooms`: the rooms of each server that answered.
+    Rooms(Gather<HashSet<Room>>),
+    /// A server-side emit with acks: each server's answer goes to the recipient.
+    ServerSide(AckRecipient),
+    /// A broadcast with acks: each server tells how many sockets it sent it to, then each
+    /// socket's ack comes.
+    Acks(Acks),
+}
+
+/// Answers gathered until `remaining` more have come.
+#[derive(Debug)]
+pub(crate) struct Gather<T> {
+    pub(crate) remaining: usize,
+    pub(crate) gathered: T,
+    pub(crate) done: Option<oneshot::Sender<()>>,
+}
+
+impl<T> Gather<T> {
+    /// One more answer; tells the waiter when it was the last.
+    pub(crate) fn answered(&mut self) {
+        self.remaining = self.remaining.saturating_sub(1);
+        if self.remaining == 0 {
+            if let Some(done) = self.done.take() {
+                let _ = done.send(());
+            }
+        }
+    }
+}
+
+/// A broadcast with acks, waiting for the other servers.
+#[derive(Debug)]
+pub(crate) struct Acks {
+    /// Held until every other server told its count: then the acks know their total.
+    pub(crate) collector: Option<AckCollector>,
+    pub(crate) recipient: AckRecipient,
+    /// How many other servers have told their count.
+    pub(crate) counted: usize,
+    /// How many other servers there are, once asked.
+    pub(crate) servers: Option<usize>,
+}
+
+impl Acks {
+    /// Lets the collector go once every other server has told.
+    pub(crate) fn settle(&mut self) {
+        if self.servers.is_some_and(|servers| self.counted >= servers) {
+            self.collector = None;
+        }
+    }
+}
+
+/// The pending requests of one namespace's adapter.
+#[derive(Debug, Default)]
+pub(crate) struct Requests(DashMap<String, Pending>);
+
+impl Requests {
+    pub(crate) fn insert(&self, id: String, pending: Pending) {
+        self.0.insert(id, pending);
+    }
+
+    pub(crate) fn remove(&self, id: &str) -> Option<Pending> {
+        self.0.remove(id).map(|(_, pending)| pending)
+    }
+
+    pub(crate) fn contains(&self, id: &str) -> bool {
+        self.0.contains_key(id)
+    }
+
+    /// Runs `f` on request `id`, if it is still waiting.
+    pub(crate) fn with<R>(&self, id: &str, f: impl FnOnce(&mut Pending) -> R) -> Option<R> {
+        self.0.get_mut(id).map(|mut pending| f(&mut pending))
+    }
+
+    /// Waits for the gathered answers of request `id` until `done` or `timeout`, and takes
+    /// what came.
+    pub(crate) async fn gathered(
+        &self,
+        id: &str,
+        done: oneshot::Receiver<()>,
+        timeout: Duration,
+    ) -> Option<Pending> {
+        if tokio::time::timeout(timeout, done).await.is_err() {
+            tracing::warn!(request = id, "not every server answered in time");
+        }
+        self.remove(id)
+    }
+}
+
+/// A request id: 16 characters of the URL-safe base64 alphabet, as unique as a uid.
+pub(crate) fn new_id() -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    (0..16)
+        .map(|_| char::from(ALPHABET[usize::from(rand::random::<u8>() % 64)]))
+        .collect()
+}

@@ -138,6 +138,23 @@ impl Signals {
     }
 }
 
+/// Puts the server in the cluster of the Redis at `REDIS_URL` when that is set: every
+/// namespace gets the Redis adapter (`tidings-redis`), so broadcasts, rooms and the other
+/// cluster-wide operations reach the servers with the same Redis. Without it, `builder` is
+/// returned as it is (one server, in memory).
+///
+/// # Errors
+/// When `REDIS_URL` is set but Redis cannot be reached.
+pub async fn cluster_from_env(builder: tidings::IoBuilder) -> std::io::Result<tidings::IoBuilder> {
+    let Ok(url) = std::env::var("REDIS_URL") else {
+        return Ok(builder);
+    };
+    let cluster = tidings_redis::Cluster::connect(&url)
+        .await
+        .map_err(std::io::Error::other)?;
+    Ok(builder.adapter(cluster.adapter()))
+}
+
 /// The test beds' Engine.IO settings, from the environment: `PING_INTERVAL` and
 /// `PING_TIMEOUT` in milliseconds (300 and 200 by default), `MAX_PAYLOAD` in bytes (1 MB),
 /// `MAX_QUEUED_BYTES` in bytes (8 MiB), `TRANSPORTS` (a comma-separated list) and

@@ -1,6 +1,6 @@
 //! The bench contract (namespace `/`), with the default configuration: `echo` acks with its
 //! arguments, `join` joins a room then acks `"ok"`, `bcast` emits `msg` with its `data` to
-//! every socket in its `room`.
+//! every socket in its `room`. With `REDIS_URL` set it joins the cluster of that Redis.
 
 use serde::Deserialize;
 use tidings::{AckSender, Data, Io, Payload, Socket};
@@ -15,7 +15,9 @@ struct Bcast {
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
     tidings_examples::init_tracing();
-    let io = Io::builder().build();
+    let io = tidings_examples::cluster_from_env(Io::builder())
+        .await?
+        .build();
     io.ns("/", |socket: Socket| {
         socket.on("echo", |args: Payload, ack: AckSender| {
             let _ = ack.send(&args);

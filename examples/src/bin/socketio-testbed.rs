@@ -6,7 +6,13 @@
 //! - `/private`: the same events, behind middleware that refuses a CONNECT whose auth has no
 //!   `token: "secret"` with `"not authorized"` and data `{ reason, code }`;
 //! - `/dyn-<digits>`: a dynamic namespace with the same events; its middleware refuses
-//!   `/dyn-13` with `"unlucky"`.
+//!   `/dyn-13` with `"unlucky"`. It has no server-side emit handler (every namespace it
+//!   creates would share one, which is not told which namespace an emit is for), so
+//!   `server-side-received` there stays empty.
+//!
+//! `/`, `/isolated` and `/private` record the server-side emits other servers of the cluster
+//! send them (`{ event, args }`, `args` the array of the event's arguments), and reply
+//! `{ node, event, args }` to those that wait for a reply.
 //!
 //! Events (in every namespace; "target" is `{ to?, except?, includeSelf?, event?, timeout? }`):
 //! - `echo` (any args, ack): acks the same arguments;
@@ -26,8 +32,27 @@
 //! - `broadcast-with-ack` (target, data, ack): the same broadcast asking for acks within
 //!   `target.timeout` ms; acks `(null, responses)` or (`{ message, missing }`, responses),
 //!   each response being the array of one recipient's ack arguments;
-//! - `fetch-sockets` (target, ack): acks `[{ id, rooms }]` of the selected sockets, by id;
+//! - `fetch-sockets` (target, ack): acks `[{ id, rooms, data, handshake: { query, auth } }]`
+//!   of the selected sockets (the sender included), by id: `data` is what `set-data` set
+//!   (`null` if nothing), `query` the handshake's query parameters as an object, `auth` the
+//!   auth payload (`null` if none);
+//! - `set-data` (any value, ack): sets the socket's data to the value, acks `"ok"`;
+//! - `sockets-join` / `sockets-leave` (target, a room or a list, ack): makes the selected
+//!   sockets (the sender included) join or leave the rooms, acks `"ok"`;
+//! - `disconnect-sockets` (target, `close`, ack): acks `"ok"`, then disconnects the selected
+//!   sockets (the sender included); `close: true` closes their whole connections;
 //! - `disconnect-room` (room, ack): acks `"ok"`, then disconnects the room's sockets;
+//! - `node` (ack): acks `{ node, pid }`, the server's `NODE_NAME` and process id;
+//! - `server-count` (ack): acks how many servers share the namespace;
+//! - `all-rooms` (ack): acks the namespace's `all_rooms()`, its rooms on every server, as a
+//!   sorted list without the sockets' own rooms;
+//! - `server-side-emit` (`{ event, data?, timeout? }`, ack): emits `event` to the namespace
+//!   on the other servers, with `data` as its one argument (no argument when `data` is
+//!   missing or null); without `timeout`, acks `"ok"`; with it (ms), asks for replies and
+//!   acks them as `broadcast-with-ack` acks responses: `(null, replies)` or
+//!   (`{ message, missing }`, replies), each reply being `[{ node, event, args }]`;
+//! - `server-side-received` (ack): acks the server-side emits the namespace received from
+//!   other servers, `[{ event, args }]`, in arrival order;
 //! - `disconnect-me`: `socket.disconnect()`; `close-me`: `socket.close()`;
 //! - `watch` (ack, on `/` only): joins room `watchers`, which is sent `disconnected`
 //!   (`{ id, nsp, reason }`) whenever a socket of any namespace disconnects;
@@ -46,20 +71,24 @@
 //!   every `everyMs` ms, or without it 20 at a time with a millisecond between, until done or
 //!   an emit fails (the socket is gone, and recovery is off).
 //!
-//! Environment: `PORT`; `PARSER` (`msgpack` for the msgpack parser, JSON otherwise);
+//! Environment: `PORT`; `REDIS_URL` (joins the cluster of that Redis: see
+//! `tidings_examples::cluster_from_env`); `PARSER` (`msgpack` for the msgpack parser, JSON
+//! otherwise);
 //! `PING_INTERVAL` and `PING_TIMEOUT` (ms, default 300 and 200); `CONNECT_TIMEOUT` (ms,
 //! default 45000); `ACK_TIMEOUT` (ms, default 5000); `MAX_PAYLOAD` (bytes, default 1000000);
 //! `MAX_QUEUED_BYTES` (bytes, default 8 MiB); `TRANSPORTS` (comma-separated, default all);
 //! `KEEP_REASONS` (how many of the latest disconnections `reasons` keeps, default all);
-//! `SHUTDOWN_DEADLINE` (ms, default 10000); `RECOVERY` (ms: turns connection state recovery
-//! on, with this `max_disconnection_duration`); `STATIC_DIR` (a folder: every request off
-//! `/socket.io/` gets its files, as `StaticFiles` serves them, instead of 404).
+//! `SHUTDOWN_DEADLINE` (ms, default 10000); `NODE_NAME` (the server's name in `node` and in
+//! its server-side replies, default `tidings`); `RECOVERY` (ms: turns connection state
+//! recovery on, with this `max_disconnection_duration`); `STATIC_DIR` (a folder: every
+//! request off `/socket.io/` gets its files, as `StaticFiles` serves them, instead of 404).
 //!
 //! SIGTERM or SIGINT shuts the server down gracefully: new handshakes get 503, every
 //! connection gets what was queued for it and then its close (WebSocket code 1001, no
 //! Socket.IO DISCONNECT, so clients see "transport close"), and the process exits with
 //! status 0 once they are gone or `SHUTDOWN_DEADLINE` has passed.
 
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, UNIX_EPOCH};
 
@@ -67,21 +96,48 @@ use serde::de::IgnoredAny;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use tidings::{
-    AckError, AckSender, Bin, Binary, BroadcastOperators, ConnectError, Data, DisconnectReason, Io,
-    Namespace, Parser, Payload, Recovery, Socket, State,
+    AckError, AckSender, Bin, Binary, BroadcastAcks, BroadcastOperators, ConnectError, Data,
+    DisconnectReason, EmitError, Handshake, Io, Namespace, Parser, Payload, Recovery, RemoteSocket,
+    Socket, State,
 };
 use tidings_transports::Engine;
 
-/// What every handler shares: the disconnections so far, and the main namespace (where the
-/// watchers are).
+/// What every handler shares: the disconnections so far, the server-side emits received,
+/// and the main namespace (where the watchers are).
 #[derive(Clone, Default)]
 struct Shared {
     reasons: Arc<Mutex<Vec<Disconnection>>>,
+    /// The server-side emits each namespace received, by namespace name.
+    server_side: ServerSideLog,
+    /// The server's name (`NODE_NAME`).
+    node: Arc<str>,
     main: Arc<OnceLock<Namespace>>,
     /// How many disconnections `reasons` keeps (all when `None`).
     keep_reasons: Option<usize>,
     /// The engine, for `stats`.
     engine: Arc<OnceLock<Engine>>,
+}
+
+/// The server-side emits received, by namespace name, in arrival order.
+type ServerSideLog = Arc<Mutex<HashMap<String, Vec<ServerSideEvent>>>>;
+
+/// A server-side emit another server sent.
+#[derive(Clone, Serialize)]
+struct ServerSideEvent {
+    event: String,
+    /// The array of its arguments.
+    args: Value,
+}
+
+/// What `server-side-emit` sends, and whether it waits for replies.
+#[derive(Deserialize)]
+struct ServerSideEmit {
+    event: String,
+    #[serde(default)]
+    data: Value,
+    /// How long to wait for the other servers' replies (ms); without it, no reply is asked.
+    #[serde(default)]
+    timeout: Option<u64>,
 }
 
 #[derive(Clone, Serialize)]
@@ -113,12 +169,23 @@ struct Target {
 }
 
 impl Target {
+    /// The sockets a broadcast from `socket` reaches: the sender only with `includeSelf`.
     fn operators(&self, socket: &Socket) -> BroadcastOperators {
-        let mut operators = if self.include_self {
+        let operators = if self.include_self {
             socket.ns().operators()
         } else {
             socket.broadcast()
         };
+        self.narrow(operators)
+    }
+
+    /// The sockets of `socket`'s namespace in `to` (all when empty) but those in `except`,
+    /// the sender included whatever `includeSelf` says.
+    fn sockets(&self, socket: &Socket) -> BroadcastOperators {
+        self.narrow(socket.ns().operators())
+    }
+
+    fn narrow(&self, mut operators: BroadcastOperators) -> BroadcastOperators {
         if !self.to.is_empty() {
             operators = operators.to(self.to.clone());
         }
@@ -190,6 +257,104 @@ struct BroadcastFailure {
 struct SocketInfo {
     id: String,
     rooms: Vec<String>,
+    data: Option<Value>,
+    handshake: HandshakeInfo,
+}
+
+#[derive(Serialize)]
+struct HandshakeInfo {
+    query: serde_json::Map<String, Value>,
+    auth: Option<Value>,
+}
+
+impl SocketInfo {
+    fn of(socket: &RemoteSocket) -> SocketInfo {
+        let handshake = socket.handshake();
+        SocketInfo {
+            id: socket.id().to_string(),
+            rooms: rooms_of(socket.id().as_str(), socket.rooms()),
+            data: socket.data(),
+            handshake: HandshakeInfo {
+                query: handshake
+                    .query()
+                    .into_iter()
+                    .map(|(name, value)| (name, Value::String(value)))
+                    .collect(),
+                auth: auth_of(handshake),
+            },
+        }
+    }
+}
+
+/// The auth payload of `handshake` as JSON, if it has one that JSON can hold.
+fn auth_of(handshake: &Handshake) -> Option<Value> {
+    handshake.auth::<Option<Value>>().ok().flatten()
+}
+
+/// The server's name: `NODE_NAME`, or `tidings`.
+fn node_name() -> Arc<str> {
+    std::env::var("NODE_NAME")
+        .unwrap_or_else(|_| "tidings".to_owned())
+        .into()
+}
+
+/// Acks `(null, responses)` once every recipient of a broadcast (or every other server of
+/// a server-side emit) answered, each response the array of one's ack arguments; or
+/// (`{ message, missing }`, the responses that came) when the emit failed or timed out.
+async fn ack_responses(acks: Result<BroadcastAcks, EmitError>, ack: AckSender) {
+    let acks = match acks {
+        Ok(acks) => acks,
+        Err(error) => {
+            let failure = BroadcastFailure {
+                message: error.to_string(),
+                missing: 0,
+            };
+            let _ = ack.send(&(failure, Vec::<Payload>::new()));
+            return;
+        }
+    };
+    let _ = match acks.await {
+        Ok(responses) => ack.send(&(None::<()>, responses)),
+        Err(error) => {
+            let failure = BroadcastFailure {
+                message: "timeout".to_owned(),
+                missing: error.missing,
+            };
+            ack.send(&(failure, error.responses))
+        }
+    };
+}
+
+/// Acks `"ok"`, or the error when there is one.
+fn ack_outcome(result: Result<(), EmitError>, ack: AckSender) {
+    let _ = match result {
+        Ok(()) => ack.send("ok"),
+        Err(error) => ack.send(&error.to_string()),
+    };
+}
+
+/// Records the server-side emits other servers send to `namespace` in `shared` (for
+/// `server-side-received`), and replies `{ node, event, args }` to those that wait for a
+/// reply.
+fn record_server_side_emits(namespace: &Namespace, shared: &Shared) {
+    let name = namespace.name().to_owned();
+    let (log, node) = (shared.server_side.clone(), shared.node.clone());
+    namespace.on_server_side_emit(move |packet, reply| {
+        let record = ServerSideEvent {
+            event: packet.event,
+            args: serde_json::to_value(&packet.args).unwrap_or_default(),
+        };
+        if let Ok(mut log) = log.lock() {
+            log.entry(name.clone()).or_default().push(record.clone());
+        }
+        if let Some(reply) = reply {
+            let _ = reply.send(&json!({
+                "node": &*node,
+                "event": record.event,
+                "args": record.args,
+            }));
+        }
+    });
 }
 
 /// The socket's rooms, its own left out, sorted.
@@ -298,62 +463,59 @@ fn events(socket: &Socket) {
     socket.on(
         "to-room",
         |socket: Socket, Data((target, _)): TargetAndData, args: Payload, ack: AckSender| {
-            let result = target.operators(&socket).emit(&target.event, &args);
-            let _ = match result {
-                Ok(()) => ack.send("ok"),
-                Err(error) => ack.send(&error.to_string()),
-            };
+            ack_outcome(target.operators(&socket).emit(&target.event, &args), ack);
         },
     );
     socket.on(
         "broadcast-with-ack",
         |socket: Socket, Data((target, _)): TargetAndData, args: Payload, ack: AckSender| async move {
-            let acks = match target
+            let acks = target
                 .operators(&socket)
                 .timeout(target.timeout())
-                .emit_with_ack(&target.event, &args)
-            {
-                Ok(acks) => acks,
-                Err(error) => {
-                    let failure = BroadcastFailure {
-                        message: error.to_string(),
-                        missing: 0,
-                    };
-                    let _ = ack.send(&(failure, Vec::<Payload>::new()));
-                    return;
-                }
-            };
-            let _ = match acks.await {
-                Ok(responses) => ack.send(&(None::<()>, responses)),
-                Err(error) => {
-                    let failure = BroadcastFailure {
-                        message: "timeout".to_owned(),
-                        missing: error.missing,
-                    };
-                    ack.send(&(failure, error.responses))
-                }
-            };
+                .emit_with_ack(&target.event, &args);
+            ack_responses(acks, ack).await;
         },
     );
     socket.on(
         "fetch-sockets",
         |socket: Socket, Data(target): Data<Target>, ack: AckSender| async move {
-            let target = Target {
-                include_self: true,
-                ..target
-            };
             let mut sockets: Vec<SocketInfo> = target
-                .operators(&socket)
+                .sockets(&socket)
                 .fetch_sockets()
                 .await
                 .iter()
-                .map(|remote| SocketInfo {
-                    id: remote.id().to_string(),
-                    rooms: rooms_of(remote.id().as_str(), remote.rooms()),
-                })
+                .map(SocketInfo::of)
                 .collect();
             sockets.sort_by(|a, b| a.id.cmp(&b.id));
             let _ = ack.send(&sockets);
+        },
+    );
+    socket.on(
+        "set-data",
+        |socket: Socket, Data(data): Data<Value>, ack: AckSender| {
+            socket.set_data(data);
+            let _ = ack.send("ok");
+        },
+    );
+    socket.on(
+        "sockets-join",
+        |socket: Socket, Data((target, rooms)): Data<(Target, Rooms)>, ack: AckSender| {
+            target.sockets(&socket).sockets_join(rooms.into_vec());
+            let _ = ack.send("ok");
+        },
+    );
+    socket.on(
+        "sockets-leave",
+        |socket: Socket, Data((target, rooms)): Data<(Target, Rooms)>, ack: AckSender| {
+            target.sockets(&socket).sockets_leave(rooms.into_vec());
+            let _ = ack.send("ok");
+        },
+    );
+    socket.on(
+        "disconnect-sockets",
+        |socket: Socket, Data((target, close)): Data<(Target, bool)>, ack: AckSender| {
+            let _ = ack.send("ok");
+            target.sockets(&socket).disconnect_sockets(close);
         },
     );
     socket.on(
@@ -388,7 +550,7 @@ fn events(socket: &Socket) {
             "id": socket.id().to_string(),
             "nsp": socket.namespace(),
             "transport": socket.transport(),
-            "auth": handshake.auth::<Option<Value>>().ok().flatten(),
+            "auth": auth_of(handshake),
             "address": handshake.address().map(|a| a.to_string()),
             "since": since,
         }));
@@ -441,6 +603,61 @@ fn events(socket: &Socket) {
             }
         },
     );
+    socket.on("node", |State(shared): State<Shared>, ack: AckSender| {
+        let _ = ack.send(&json!({ "node": &*shared.node, "pid": std::process::id() }));
+    });
+    socket.on(
+        "server-count",
+        |socket: Socket, ack: AckSender| async move {
+            let _ = ack.send(&socket.ns().server_count().await);
+        },
+    );
+    socket.on("all-rooms", |socket: Socket, ack: AckSender| async move {
+        // The sockets' own rooms left out, wherever they are.
+        let namespace = socket.ns();
+        let ids: HashSet<String> = namespace
+            .fetch_sockets()
+            .await
+            .iter()
+            .map(|socket| socket.id().to_string())
+            .collect();
+        let mut rooms: Vec<String> = namespace
+            .all_rooms()
+            .await
+            .iter()
+            .map(ToString::to_string)
+            .filter(|room| !ids.contains(room))
+            .collect();
+        rooms.sort();
+        let _ = ack.send(&rooms);
+    });
+    socket.on(
+        "server-side-emit",
+        |socket: Socket, Data(emit): Data<ServerSideEmit>, ack: AckSender| async move {
+            let namespace = socket.ns();
+            match emit.timeout {
+                None => ack_outcome(namespace.server_side_emit(&emit.event, &emit.data), ack),
+                Some(ms) => {
+                    let timeout = Duration::from_millis(ms);
+                    let replies =
+                        namespace.server_side_emit_with_ack(&emit.event, &emit.data, timeout);
+                    ack_responses(replies, ack).await;
+                }
+            }
+        },
+    );
+    socket.on(
+        "server-side-received",
+        |socket: Socket, State(shared): State<Shared>, ack: AckSender| {
+            let received = shared
+                .server_side
+                .lock()
+                .ok()
+                .and_then(|log| log.get(socket.namespace()).cloned())
+                .unwrap_or_default();
+            let _ = ack.send(&received);
+        },
+    );
     socket.on("panic", || explode("panic"));
     socket.on("panic-async", || async {
         tokio::task::yield_now().await;
@@ -483,12 +700,13 @@ async fn main() -> std::io::Result<()> {
         _ => Parser::Json,
     };
     let shared = Shared {
+        node: node_name(),
         keep_reasons: std::env::var("KEEP_REASONS")
             .ok()
             .and_then(|keep| keep.parse().ok()),
         ..Shared::default()
     };
-    let mut builder = Io::builder();
+    let mut builder = tidings_examples::cluster_from_env(Io::builder()).await?;
     if let Ok(ms) = std::env::var("RECOVERY") {
         let limit = Duration::from_millis(ms.parse().unwrap_or(120_000));
         builder = builder.recovery(Recovery::default().max_disconnection_duration(limit));
@@ -509,7 +727,7 @@ async fn main() -> std::io::Result<()> {
     let _ = shared.main.set(io.sockets().clone());
     let _ = shared.engine.set(io.engine().clone());
 
-    io.ns("/", |socket: Socket| {
+    let main_ns = io.ns("/", |socket: Socket| {
         events(&socket);
         let _ = socket.emit(
             "hello",
@@ -520,17 +738,20 @@ async fn main() -> std::io::Result<()> {
             }),
         );
     });
-    io.ns("/isolated", |socket: Socket| events(&socket));
-    io.ns("/private", |socket: Socket| events(&socket))
-        .middleware(|Data(auth): Data<Option<Value>>| async move {
-            let token = auth.as_ref().and_then(|auth| auth.get("token"));
-            if token.and_then(Value::as_str) == Some("secret") {
-                Ok(())
-            } else {
-                Err(ConnectError::new("not authorized")
-                    .with_data(&json!({ "reason": "a token is needed", "code": 4001 })))
-            }
-        });
+    let isolated = io.ns("/isolated", |socket: Socket| events(&socket));
+    let private = io.ns("/private", |socket: Socket| events(&socket));
+    private.middleware(|Data(auth): Data<Option<Value>>| async move {
+        let token = auth.as_ref().and_then(|auth| auth.get("token"));
+        if token.and_then(Value::as_str) == Some("secret") {
+            Ok(())
+        } else {
+            Err(ConnectError::new("not authorized")
+                .with_data(&json!({ "reason": "a token is needed", "code": 4001 })))
+        }
+    });
+    for namespace in [&main_ns, &isolated, &private] {
+        record_server_side_emits(namespace, &shared);
+    }
     io.dynamic_ns(is_dynamic, |socket: Socket| events(&socket))
         .middleware(|socket: Socket| {
             if socket.namespace() == "/dyn-13" {

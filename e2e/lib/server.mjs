@@ -1,4 +1,5 @@
-// Starts a Tidings example binary on a free loopback port and stops it after the test.
+// Starts a Tidings example binary (or a Node server script) on a free loopback port and stops
+// it after the test.
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
@@ -35,7 +36,19 @@ export function binary(name) {
  * has exited; `stop()` is `exit("SIGTERM")` without the result.
  */
 export function startServer(name, env = {}) {
-  const child = spawn(binary(name), [], {
+  return launch(name, binary(name), [], env);
+}
+
+/**
+ * Like `startServer`, for a Node script (a path) that prints the same
+ * `listening on http://127.0.0.1:PORT` line: runs it with this process's `node`.
+ */
+export function startNodeServer(script, env = {}) {
+  return launch(path.basename(script), process.execPath, [script], env);
+}
+
+function launch(name, command, args, env) {
+  const child = spawn(command, args, {
     env: { ...process.env, PORT: "0", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });

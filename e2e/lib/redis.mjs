@@ -12,6 +12,7 @@ import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
+import { killedAtExit } from "./server.mjs";
 
 /**
  * Why the tests that need Redis cannot run here (no `redis-server` on PATH), or null. In CI
@@ -28,16 +29,6 @@ function findOnPath(command) {
     .some((dir) => dir && existsSync(path.join(dir, command)));
 }
 
-// redis-servers still running when this process ends are killed with it.
-const running = new Set();
-const killAll = () => running.forEach((child) => child.kill("SIGKILL"));
-process.once("exit", killAll);
-for (const signal of ["SIGTERM", "SIGINT"]) {
-  process.once(signal, () => {
-    killAll();
-    process.exit(1);
-  });
-}
 
 /** How long redis-server may take to accept connections (ms). */
 const READY_TIMEOUT = 10_000;
@@ -72,8 +63,7 @@ function spawnRedis(port, dir) {
     ],
     { stdio: ["ignore", "pipe", "pipe"] },
   );
-  running.add(child);
-  child.once("exit", () => running.delete(child));
+  killedAtExit(child);
   return new Promise((resolve, reject) => {
     let out = "";
     const fail = (why) => {

@@ -7,9 +7,9 @@ import path from "node:path";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 
-// Servers still running when this process ends (a test file that timed out is sent SIGTERM)
-// are killed with it. Their stderr goes through this process, so that a server left behind
-// never holds the test runner's output open.
+// Processes still running when this process ends (a test file that timed out is sent
+// SIGTERM) are killed with it. Servers' stderr goes through this process, so that a server
+// left behind never holds the test runner's output open.
 const running = new Set();
 const killAll = () => running.forEach((child) => child.kill("SIGKILL"));
 process.once("exit", killAll);
@@ -18,6 +18,13 @@ for (const signal of ["SIGTERM", "SIGINT"]) {
     killAll();
     process.exit(1);
   });
+}
+
+/** Kills `child` with this process, unless it exited first. */
+export function killedAtExit(child) {
+  running.add(child);
+  child.once("exit", () => running.delete(child));
+  return child;
 }
 
 /** The path of a binary built by `cargo build --workspace --bins` (debug, or release). */
@@ -52,8 +59,7 @@ function launch(name, command, args, env) {
     env: { ...process.env, PORT: "0", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
-  running.add(child);
-  child.once("exit", () => running.delete(child));
+  killedAtExit(child);
   child.stderr.pipe(process.stderr);
   return new Promise((resolve, reject) => {
     let out = "";

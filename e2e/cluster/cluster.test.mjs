@@ -44,15 +44,15 @@ for (const [title, kinds] of Object.entries(CLUSTERS)) describe(title, { skip: r
     }
   });
 
-  it("a broadcast to a room reaches the room's client on the other node", async () => {
-    const [a, b] = await Promise.all([connectTo(0), connectTo(1)]);
-    assert.deepEqual(await ack(b, "join", "news-room"), [["news-room"]]);
+  it("a broadcast to a room reaches the room's clients on every other node", async () => {
+    const [a, ...others] = await Promise.all(cluster.nodes.map((_, i) => connectTo(i)));
+    for (const other of others) assert.deepEqual(await ack(other, "join", "news-room"), [["news-room"]]);
     const tap = await psubscribe(cluster.redis.port, "socket.io#/#*");
     try {
-      const news = new Inbox(b, "news");
+      const inboxes = others.map((other) => new Inbox(other, "news"));
       const target = { to: ["news-room"], event: "news" };
       assert.deepEqual(await ack(a, "to-room", target, { n: 1 }), ["ok"]);
-      assert.deepEqual(await news.first(1), [[target, { n: 1 }]]);
+      for (const news of inboxes) assert.deepEqual(await news.first(1), [[target, { n: 1 }]]);
 
       // A broadcast to one room goes to the room's own channel, msgpack-encoded.
       const message = await tap.next((m) => m.channel === "socket.io#/#news-room#");
@@ -181,5 +181,20 @@ for (const [title, kinds] of Object.entries(CLUSTERS)) describe(title, { skip: r
       sockets.map((s) => s.id),
       [b.id],
     );
+
+    // A Tidings server told the app of the outage, and that it is over.
+    for (const [i, kind] of kinds.entries()) {
+      if (kind !== "tidings") continue;
+      const socket = i === 0 ? a : i === 1 ? b : await connectTo(i);
+      const [states] = await eventually(async () => {
+        const answer = await ack(socket, "cluster-status");
+        assert.equal(answer[0].at(-1), "connected");
+        return answer;
+      });
+      const outage = states.find((state) => state.disconnected);
+      assert.ok(outage, `no outage reported: ${JSON.stringify(states)}`);
+      assert.equal(typeof outage.disconnected, "string");
+      assert.ok(outage.disconnected.length > 0);
+    }
   });
 });

@@ -138,21 +138,33 @@ impl Signals {
     }
 }
 
-/// Puts the server in the cluster of the Redis at `REDIS_URL` when that is set: every
-/// namespace gets the Redis adapter (`tidings-redis`), so broadcasts, rooms and the other
-/// cluster-wide operations reach the servers with the same Redis. Without it, `builder` is
-/// returned as it is (one server, in memory).
+/// The cluster of the Redis at `REDIS_URL`, when that is set: give
+/// [`Cluster::adapter`](tidings_redis::Cluster::adapter) to
+/// [`IoBuilder::adapter`](tidings::IoBuilder::adapter), and broadcasts, rooms and the other
+/// cluster-wide operations reach every server with the same Redis. `None` without it (one
+/// server, in memory).
 ///
 /// # Errors
 /// When `REDIS_URL` is set but Redis cannot be reached.
-pub async fn cluster_from_env(builder: tidings::IoBuilder) -> std::io::Result<tidings::IoBuilder> {
+pub async fn cluster_from_env() -> std::io::Result<Option<tidings_redis::Cluster>> {
     let Ok(url) = std::env::var("REDIS_URL") else {
-        return Ok(builder);
+        return Ok(None);
     };
     let cluster = tidings_redis::Cluster::connect(&url)
         .await
         .map_err(std::io::Error::other)?;
-    Ok(builder.adapter(cluster.adapter()))
+    Ok(Some(cluster))
+}
+
+/// `builder` with the adapter of [`cluster_from_env`]'s cluster, when there is one.
+///
+/// # Errors
+/// When `REDIS_URL` is set but Redis cannot be reached.
+pub async fn clustered(builder: tidings::IoBuilder) -> std::io::Result<tidings::IoBuilder> {
+    Ok(match cluster_from_env().await? {
+        Some(cluster) => builder.adapter(cluster.adapter()),
+        None => builder,
+    })
 }
 
 /// The test beds' Engine.IO settings, from the environment: `PING_INTERVAL` and

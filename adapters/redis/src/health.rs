@@ -7,6 +7,7 @@ use tokio::sync::watch;
 
 /// The state of a [`Cluster`](crate::Cluster)'s connections to Redis.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Status {
     /// Both connections work: broadcasts and requests reach the other servers.
     Connected,

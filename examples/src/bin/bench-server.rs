@@ -15,9 +15,7 @@ struct Bcast {
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
     tidings_examples::init_tracing();
-    let io = tidings_examples::cluster_from_env(Io::builder())
-        .await?
-        .build();
+    let io = tidings_examples::clustered(Io::builder()).await?.build();
     io.ns("/", |socket: Socket| {
         socket.on("echo", |args: Payload, ack: AckSender| {
             let _ = ack.send(&args);

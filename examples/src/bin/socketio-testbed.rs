@@ -44,6 +44,8 @@
 //! - `disconnect-room` (room, ack): acks `"ok"`, then disconnects the room's sockets;
 //! - `node` (ack): acks `{ node, pid }`, the server's `NODE_NAME` and process id;
 //! - `server-count` (ack): acks how many servers share the namespace;
+//! - `cluster-status` (ack): with `REDIS_URL`, acks every state the connections to Redis
+//!   were in, oldest first: `"connected"` or `{ disconnected: error }` (`[]` without it);
 //! - `all-rooms` (ack): acks the namespace's `all_rooms()`, its rooms on every server, as a
 //!   sorted list without the sockets' own rooms;
 //! - `server-side-emit` (`{ event, data?, timeout? }`, ack): emits `event` to the namespace
@@ -116,6 +118,30 @@ struct Shared {
     keep_reasons: Option<usize>,
     /// The engine, for `stats`.
     engine: Arc<OnceLock<Engine>>,
+    /// Every state the connections to Redis were in, oldest first (with `REDIS_URL`).
+    cluster_status: Arc<Mutex<Vec<Value>>>,
+}
+
+/// Records every state of `cluster`'s connections to Redis into `log`, as JSON: `"connected"`,
+/// or `{ "disconnected": error }`.
+fn record_status(cluster: &tidings_redis::Cluster, log: &Arc<Mutex<Vec<Value>>>) {
+    let mut status = cluster.status();
+    let log = log.clone();
+    tokio::spawn(async move {
+        loop {
+            let entry = match &*status.borrow_and_update() {
+                tidings_redis::Status::Connected => json!("connected"),
+                tidings_redis::Status::Disconnected { error } => json!({ "disconnected": error }),
+                _ => json!("unknown"),
+            };
+            if let Ok(mut log) = log.lock() {
+                log.push(entry);
+            }
+            if status.changed().await.is_err() {
+                return;
+            }
+        }
+    });
 }
 
 /// The server-side emits received, by namespace name, in arrival order.
@@ -607,6 +633,13 @@ fn events(socket: &Socket) {
         let _ = ack.send(&json!({ "node": &*shared.node, "pid": std::process::id() }));
     });
     socket.on(
+        "cluster-status",
+        |State(shared): State<Shared>, ack: AckSender| {
+            let log = shared.cluster_status.lock().map(|l| l.clone());
+            let _ = ack.send(&log.unwrap_or_default());
+        },
+    );
+    socket.on(
         "server-count",
         |socket: Socket, ack: AckSender| async move {
             let _ = ack.send(&socket.ns().server_count().await);
@@ -706,7 +739,11 @@ async fn main() -> std::io::Result<()> {
             .and_then(|keep| keep.parse().ok()),
         ..Shared::default()
     };
-    let mut builder = tidings_examples::cluster_from_env(Io::builder()).await?;
+    let mut builder = Io::builder();
+    if let Some(cluster) = tidings_examples::cluster_from_env().await? {
+        record_status(&cluster, &shared.cluster_status);
+        builder = builder.adapter(cluster.adapter());
+    }
     if let Ok(ms) = std::env::var("RECOVERY") {
         let limit = Duration::from_millis(ms.parse().unwrap_or(120_000));
         builder = builder.recovery(Recovery::default().max_disconnection_duration(limit));

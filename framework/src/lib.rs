@@ -54,6 +54,7 @@ mod client;
 mod error;
 mod handler;
 mod io;
+mod msgpack;
 mod namespace;
 mod operators;
 pub mod parser;

@@ -9,181 +9,28 @@ use std::io::Write as _;
 use bytes::Bytes;
 
 use super::date;
+use crate::msgpack::{Count, Item, Malformed, Reader, utf8};
 
-/// The input was not well-formed msgpack, or not what was asked for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Malformed {
-    /// The input ended in the middle of a value.
-    Truncated,
-    /// The reserved byte `c1`.
-    Reserved,
-    /// A string that is not UTF-8.
-    NotUtf8,
-    /// Arrays and maps nested deeper than allowed.
-    TooDeep,
-    /// The value was not an array.
-    NotArray,
-    /// Bytes after the value.
-    Trailing,
-}
-
-impl std::fmt::Display for Malformed {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Malformed::Truncated => "msgpack input ends in the middle of a value",
-            Malformed::Reserved => "msgpack input holds the reserved byte c1",
-            Malformed::NotUtf8 => "a msgpack string is not UTF-8",
-            Malformed::TooDeep => "msgpack arrays and maps nest too deep",
-            Malformed::NotArray => "msgpack input is not an array",
-            Malformed::Trailing => "msgpack input has bytes after its value",
-        })
-    }
-}
-
-/// One msgpack item: a scalar, or the header of an array or a map.
-#[derive(Clone, Copy, Debug, PartialEq)]
-enum Item<'a> {
-    Nil,
-    Bool(bool),
-    Uint(u64),
-    Int(i64),
-    Float(f64),
-    Str(&'a str),
-    Bin(&'a [u8]),
-    /// notepack's `undefined`: the fixext 1 of type 0.
-    Undefined,
-    /// An extension: its type, its data, and whether it was a fixext.
-    Ext(i8, &'a [u8], bool),
-    Array(u32),
-    Map(u32),
-}
-
-/// Reads items off a byte slice.
-struct Reader<'a> {
-    bytes: &'a [u8],
-}
-
-impl<'a> Reader<'a> {
-    fn take(&mut self, len: usize) -> Result<&'a [u8], Malformed> {
-        if len > self.bytes.len() {
-            return Err(Malformed::Truncated);
-        }
-        let (taken, rest) = self.bytes.split_at(len);
-        self.bytes = rest;
-        Ok(taken)
-    }
-
-    fn array<const N: usize>(&mut self) -> Result<[u8; N], Malformed> {
-        self.take(N)?.try_into().map_err(|_| Malformed::Truncated)
-    }
-
-    /// A big-endian length of `N` bytes.
-    fn len<const N: usize>(&mut self) -> Result<usize, Malformed> {
-        let bytes = self.array::<N>()?;
-        let len = bytes.iter().fold(0_u64, |n, &b| (n << 8) | u64::from(b));
-        usize::try_from(len).map_err(|_| Malformed::Truncated)
-    }
-
-    fn str(&mut self, len: usize) -> Result<Item<'a>, Malformed> {
-        let bytes = self.take(len)?;
-        std::str::from_utf8(bytes)
-            .map(Item::Str)
-            .map_err(|_| Malformed::NotUtf8)
-    }
-
-    /// An extension of `len` bytes; `fixed` for a fixext.
-    fn ext(&mut self, len: usize, fixed: bool) -> Result<Item<'a>, Malformed> {
-        let [kind] = self.array::<1>()?;
-        let data = self.take(len)?;
-        Ok(match (kind, len, fixed) {
-            (0, 1, true) => Item::Undefined,
-            _ => Item::Ext(i8::from_be_bytes([kind]), data, fixed),
-        })
-    }
-
-    /// The next item; for an array or a map, its header only.
-    fn next(&mut self) -> Result<Item<'a>, Malformed> {
-        let [marker] = self.array::<1>()?;
-        Ok(match marker {
-            0x00..=0x7f => Item::Uint(marker.into()),
-            0x80..=0x8f => Item::Map((marker & 0x0f).into()),
-            0x90..=0x9f => Item::Array((marker & 0x0f).into()),
-            0xa0..=0xbf => self.str((marker & 0x1f).into())?,
-            0xc0 => Item::Nil,
-            0xc1 => return Err(Malformed::Reserved),
-            0xc2 => Item::Bool(false),
-            0xc3 => Item::Bool(true),
-            0xc4 => Item::Bin(self.len::<1>().and_then(|len| self.take(len))?),
-            0xc5 => Item::Bin(self.len::<2>().and_then(|len| self.take(len))?),
-            0xc6 => Item::Bin(self.len::<4>().and_then(|len| self.take(len))?),
-            0xc7 => self.len::<1>().and_then(|len| self.ext(len, false))?,
-            0xc8 => self.len::<2>().and_then(|len| self.ext(len, false))?,
-            0xc9 => self.len::<4>().and_then(|len| self.ext(len, false))?,
-            0xca => Item::Float(f32::from_be_bytes(self.array()?).into()),
-            0xcb => Item::Float(f64::from_be_bytes(self.array()?)),
-            0xcc => Item::Uint(u8::from_be_bytes(self.array()?).into()),
-            0xcd => Item::Uint(u16::from_be_bytes(self.array()?).into()),
-            0xce => Item::Uint(u32::from_be_bytes(self.array()?).into()),
-            0xcf => Item::Uint(u64::from_be_bytes(self.array()?)),
-            0xd0 => Item::Int(i8::from_be_bytes(self.array()?).into()),
-            0xd1 => Item::Int(i16::from_be_bytes(self.array()?).into()),
-            0xd2 => Item::Int(i32::from_be_bytes(self.array()?).into()),
-            0xd3 => Item::Int(i64::from_be_bytes(self.array()?)),
-            0xd4 => self.ext(1, true)?,
-            0xd5 => self.ext(2, true)?,
-            0xd6 => self.ext(4, true)?,
-            0xd7 => self.ext(8, true)?,
-            0xd8 => self.ext(16, true)?,
-            0xd9 => self.len::<1>().and_then(|len| self.str(len))?,
-            0xda => self.len::<2>().and_then(|len| self.str(len))?,
-            0xdb => self.len::<4>().and_then(|len| self.str(len))?,
-            0xdc => Item::Array(u16::from_be_bytes(self.array()?).into()),
-            0xdd => Item::Array(u32::from_be_bytes(self.array()?)),
-            0xde => Item::Map(u16::from_be_bytes(self.array()?).into()),
-            0xdf => Item::Map(u32::from_be_bytes(self.array()?)),
-            0xe0..=0xff => Item::Int(i8::from_be_bytes([marker]).into()),
-        })
-    }
-
-    /// The number of values an array or map header says follow, checked against the bytes
-    /// left (every value takes at least one).
-    fn values(&self, len: u32, per_entry: u64) -> Result<u64, Malformed> {
-        let values = u64::from(len) * per_entry;
-        if values > self.bytes.len() as u64 {
-            return Err(Malformed::Truncated);
-        }
-        Ok(values)
+/// Reads the header of the outer array: the number of values in it. A string is checked as
+/// it is read, like every other one, before the value is found not to be an array.
+fn outer_array(reader: &mut Reader<'_>) -> Result<u64, Malformed> {
+    match reader.next()? {
+        Item::Array(len) => reader.values(len, 1),
+        Item::Str(value) => utf8(value).and(Err(Malformed::NotArray)),
+        _ => Err(Malformed::NotArray),
     }
 }
 
 /// Checks that `bytes` is exactly one msgpack array, well formed, with UTF-8 strings and at
 /// most `max_depth` arrays and maps deep (the outer array included).
 pub(crate) fn check_array(bytes: &[u8], max_depth: usize) -> Result<(), Malformed> {
-    let mut reader = Reader { bytes };
-    match reader.next()? {
-        Item::Array(len) => {
-            for _ in 0..reader.values(len, 1)? {
-                skip(&mut reader, max_depth.saturating_sub(1))?;
-            }
-        }
-        _ => return Err(Malformed::NotArray),
+    let mut reader = Reader::new(bytes);
+    let mut open = Vec::new();
+    for _ in 0..outer_array(&mut reader)? {
+        reader.skip(max_depth.saturating_sub(1), Count::All, &mut open)?;
     }
-    if !reader.bytes.is_empty() {
+    if !reader.is_done() {
         return Err(Malformed::Trailing);
-    }
-    Ok(())
-}
-
-/// Reads past one value, with at most `depth` arrays and maps open inside it.
-fn skip(reader: &mut Reader<'_>, depth: usize) -> Result<(), Malformed> {
-    let values = match reader.next()? {
-        Item::Array(len) => reader.values(len, 1)?,
-        Item::Map(len) => reader.values(len, 2)?,
-        _ => return Ok(()),
-    };
-    let depth = depth.checked_sub(1).ok_or(Malformed::TooDeep)?;
-    for _ in 0..values {
-        skip(reader, depth)?;
     }
     Ok(())
 }
@@ -216,30 +63,25 @@ pub(crate) fn array_to_json(
     binary: &mut BinaryAs,
     max_depth: usize,
 ) -> Result<String, Malformed> {
-    let mut reader = Reader { bytes };
+    let mut reader = Reader::new(bytes);
     let mut out = Vec::with_capacity(bytes.len() + 16);
-    match reader.next()? {
-        Item::Array(len) => {
-            let len = reader.values(len, 1)?;
-            out.push(b'[');
-            for i in 0..len {
-                if i > 0 {
-                    out.push(b',');
-                }
-                let item = reader.next()?;
-                write_json(
-                    &mut reader,
-                    item,
-                    &mut out,
-                    binary,
-                    max_depth.saturating_sub(1),
-                )?;
-            }
-            out.push(b']');
+    let len = outer_array(&mut reader)?;
+    out.push(b'[');
+    for i in 0..len {
+        if i > 0 {
+            out.push(b',');
         }
-        _ => return Err(Malformed::NotArray),
+        let item = reader.next()?;
+        write_json(
+            &mut reader,
+            item,
+            &mut out,
+            binary,
+            max_depth.saturating_sub(1),
+        )?;
     }
-    if !reader.bytes.is_empty() {
+    out.push(b']');
+    if !reader.is_done() {
         return Err(Malformed::Trailing);
     }
     // Everything written is UTF-8: strings were checked, the rest is ASCII.
@@ -261,13 +103,15 @@ fn write_json(
         Item::Uint(value) => push_fmt(out, format_args!("{value}")),
         Item::Int(value) => push_fmt(out, format_args!("{value}")),
         Item::Float(value) => write_number(out, value),
-        Item::Str(value) => write_string(out, value),
-        Item::Bin(value) | Item::Ext(0, value, false) => write_binary(out, value, binary),
-        Item::Ext(-1, data, _) => write_date(out, date::timestamp_millis(data)),
-        Item::Ext(0, data, true) if data.len() == 8 => {
+        Item::Str(value) => write_string(out, utf8(value)?),
+        Item::Bin(value) | Item::Ext(0, value) => write_binary(out, value, binary),
+        Item::Ext(-1, data) | Item::FixExt(-1, data) => {
+            write_date(out, date::timestamp_millis(data));
+        }
+        Item::FixExt(0, data) if data.len() == 8 => {
             write_date(out, data.try_into().ok().map(i64::from_be_bytes));
         }
-        Item::Ext(..) => out.extend_from_slice(b"null"),
+        Item::Ext(..) | Item::FixExt(..) => out.extend_from_slice(b"null"),
         Item::Array(len) => {
             let len = reader.values(len, 1)?;
             let depth = depth.checked_sub(1).ok_or(Malformed::TooDeep)?;
@@ -310,7 +154,7 @@ fn write_json(
 /// A map key as JavaScript makes it a property name.
 fn key_text(reader: &mut Reader<'_>, key: Item<'_>, depth: usize) -> Result<String, Malformed> {
     Ok(match key {
-        Item::Str(key) => key.to_owned(),
+        Item::Str(key) => utf8(key)?.to_owned(),
         Item::Bin(bytes) => String::from_utf8_lossy(bytes).into_owned(),
         Item::Undefined => "undefined".to_owned(),
         other => {

@@ -77,10 +77,10 @@
 //! smallest header, as notepack writes them.
 
 use bytes::Bytes;
-use rmp::Marker;
 
 use super::RESERVED_EVENTS;
 pub use super::{MAX_ACK_ID, PacketKind, ParseError};
+use crate::msgpack::{Count, Item, item, skip, write_map_len, write_str, write_uint};
 
 /// How deep arrays and maps may nest inside a value of the packet map.
 const MAX_DEPTH: usize = 128;
@@ -113,8 +113,7 @@ pub struct Packet {
 /// assert_eq!(out, b"\x84\xa2id\x0d\xa4type\x03\xa4data\x91\xa3bar\xa3nsp\xa1/");
 /// ```
 ///
-/// # Panics
-/// If `namespace` is 4 GiB or longer, which MessagePack cannot carry.
+/// A `namespace` of 4 GiB or more, which MessagePack cannot carry, is written as `nil`.
 pub fn encode(
     kind: PacketKind,
     namespace: &str,
@@ -123,7 +122,7 @@ pub fn encode(
     out: &mut Vec<u8>,
 ) {
     let fields = 2 + u8::from(id.is_some()) + u8::from(data.is_some());
-    out.push(Marker::FixMap(fields).to_u8());
+    write_map_len(out, fields.into());
     let write_id = |out: &mut Vec<u8>| {
         if let Some(id) = id {
             write_str(out, "id");
@@ -153,44 +152,6 @@ pub fn encode(
     }
     write_str(out, "nsp");
     write_str(out, namespace);
-}
-
-/// Writes `value` in its smallest form, as notepack does.
-fn write_uint(out: &mut Vec<u8>, value: u64) {
-    if let Ok(value) = u8::try_from(value) {
-        if value < 0x80 {
-            out.push(Marker::FixPos(value).to_u8());
-        } else {
-            out.extend_from_slice(&[Marker::U8.to_u8(), value]);
-        }
-    } else if let Ok(value) = u16::try_from(value) {
-        out.push(Marker::U16.to_u8());
-        out.extend_from_slice(&value.to_be_bytes());
-    } else if let Ok(value) = u32::try_from(value) {
-        out.push(Marker::U32.to_u8());
-        out.extend_from_slice(&value.to_be_bytes());
-    } else {
-        out.push(Marker::U64.to_u8());
-        out.extend_from_slice(&value.to_be_bytes());
-    }
-}
-
-/// Writes `value` with its smallest header, as notepack does.
-fn write_str(out: &mut Vec<u8>, value: &str) {
-    let len = value.len();
-    if len < 0x20 {
-        out.push(Marker::FixStr(len as u8).to_u8());
-    } else if let Ok(len) = u8::try_from(len) {
-        out.extend_from_slice(&[Marker::Str8.to_u8(), len]);
-    } else if let Ok(len) = u16::try_from(len) {
-        out.push(Marker::Str16.to_u8());
-        out.extend_from_slice(&len.to_be_bytes());
-    } else {
-        let len = u32::try_from(len).expect("a MessagePack string is under 4 GiB");
-        out.push(Marker::Str32.to_u8());
-        out.extend_from_slice(&len.to_be_bytes());
-    }
-    out.extend_from_slice(value.as_bytes());
 }
 
 /// Decodes one binary Engine.IO message from a client.
@@ -294,8 +255,8 @@ impl Fields {
         let mut open = Vec::new();
         let (head, mut at) = item(message, 0).ok_or(malformed)?;
         let Item::Map(len) = head else {
-            return match skip(message, 0, MAX_DEPTH + 1, &mut open) {
-                Some(end) if end == message.len() => Err(ParseError::InvalidPayload),
+            return match skip(message, 0, MAX_DEPTH + 1, Count::NonEmpty, &mut open) {
+                Ok(end) if end == message.len() => Err(ParseError::InvalidPayload),
                 _ => Err(malformed),
             };
         };
@@ -305,9 +266,9 @@ impl Fields {
         // message, after as many rounds as there are bytes.
         for _ in 0..len {
             let key = item(message, at).map(|(key, _)| key);
-            at = skip(message, at, MAX_DEPTH, &mut open).ok_or(malformed)?;
+            at = skip(message, at, MAX_DEPTH, Count::NonEmpty, &mut open).map_err(|_| malformed)?;
             let start = at;
-            at = skip(message, at, MAX_DEPTH, &mut open).ok_or(malformed)?;
+            at = skip(message, at, MAX_DEPTH, Count::NonEmpty, &mut open).map_err(|_| malformed)?;
             let slot = match key {
                 Some(Item::Str(b"type")) => &mut fields.kind,
                 Some(Item::Str(b"nsp")) => &mut fields.namespace,
@@ -327,25 +288,6 @@ impl Fields {
     }
 }
 
-/// One MessagePack item: a scalar with its payload, or the header of an array or a map.
-#[derive(Clone, Copy, Debug, PartialEq)]
-enum Item<'a> {
-    Nil,
-    Bool(bool),
-    Uint(u64),
-    Int(i64),
-    Float(f64),
-    Str(&'a [u8]),
-    Bin(&'a [u8]),
-    /// notepack's `undefined`: the fixext 1 of type 0.
-    Undefined,
-    Ext(i8, &'a [u8]),
-    /// An array header and its length.
-    Array(u32),
-    /// A map header and its number of entries.
-    Map(u32),
-}
-
 /// The integer `item` holds, if it is a number with an integral value (`Number.isInteger`).
 fn as_integer(item: Item<'_>) -> Option<i128> {
     match item {
@@ -354,141 +296,6 @@ fn as_integer(item: Item<'_>) -> Option<i128> {
         // Saturates: the huge ones are out of range anyway.
         Item::Float(value) if value.is_finite() && value.fract() == 0.0 => Some(value as i128),
         _ => None,
-    }
-}
-
-/// Reads the item at `at`: the item and the offset after it (after the header of an array or
-/// a map). `None` when the message ends too early or at `at` is the reserved byte `c1`.
-fn item(bytes: &[u8], at: usize) -> Option<(Item<'_>, usize)> {
-    let marker = Marker::from_u8(*bytes.get(at)?);
-    let at = at + 1;
-    let item = match marker {
-        Marker::FixPos(value) => (Item::Uint(value.into()), at),
-        Marker::FixNeg(value) => (Item::Int(value.into()), at),
-        Marker::Null => (Item::Nil, at),
-        Marker::False => (Item::Bool(false), at),
-        Marker::True => (Item::Bool(true), at),
-        Marker::U8 => fixed(bytes, at, |b| Item::Uint(u8::from_be_bytes(b).into()))?,
-        Marker::U16 => fixed(bytes, at, |b| Item::Uint(u16::from_be_bytes(b).into()))?,
-        Marker::U32 => fixed(bytes, at, |b| Item::Uint(u32::from_be_bytes(b).into()))?,
-        Marker::U64 => fixed(bytes, at, |b| Item::Uint(u64::from_be_bytes(b)))?,
-        Marker::I8 => fixed(bytes, at, |b| Item::Int(i8::from_be_bytes(b).into()))?,
-        Marker::I16 => fixed(bytes, at, |b| Item::Int(i16::from_be_bytes(b).into()))?,
-        Marker::I32 => fixed(bytes, at, |b| Item::Int(i32::from_be_bytes(b).into()))?,
-        Marker::I64 => fixed(bytes, at, |b| Item::Int(i64::from_be_bytes(b)))?,
-        Marker::F32 => fixed(bytes, at, |b| Item::Float(f32::from_be_bytes(b).into()))?,
-        Marker::F64 => fixed(bytes, at, |b| Item::Float(f64::from_be_bytes(b)))?,
-        Marker::FixStr(len) => str_item(bytes, at, len.into())?,
-        Marker::Str8 => str_item(bytes, at + 1, length::<1>(bytes, at)?)?,
-        Marker::Str16 => str_item(bytes, at + 2, length::<2>(bytes, at)?)?,
-        Marker::Str32 => str_item(bytes, at + 4, length::<4>(bytes, at)?)?,
-        Marker::Bin8 => bin_item(bytes, at + 1, length::<1>(bytes, at)?)?,
-        Marker::Bin16 => bin_item(bytes, at + 2, length::<2>(bytes, at)?)?,
-        Marker::Bin32 => bin_item(bytes, at + 4, length::<4>(bytes, at)?)?,
-        // notepack reads the fixext 1 of type 0 as `undefined`, whatever its data byte.
-        Marker::FixExt1 => match ext_item(bytes, at, 1)? {
-            (Item::Ext(0, _), end) => (Item::Undefined, end),
-            other => other,
-        },
-        Marker::FixExt2 => ext_item(bytes, at, 2)?,
-        Marker::FixExt4 => ext_item(bytes, at, 4)?,
-        Marker::FixExt8 => ext_item(bytes, at, 8)?,
-        Marker::FixExt16 => ext_item(bytes, at, 16)?,
-        Marker::Ext8 => ext_item(bytes, at + 1, length::<1>(bytes, at)?)?,
-        Marker::Ext16 => ext_item(bytes, at + 2, length::<2>(bytes, at)?)?,
-        Marker::Ext32 => ext_item(bytes, at + 4, length::<4>(bytes, at)?)?,
-        Marker::FixArray(len) => (Item::Array(len.into()), at),
-        Marker::Array16 => fixed(bytes, at, |b| Item::Array(u16::from_be_bytes(b).into()))?,
-        Marker::Array32 => fixed(bytes, at, |b| Item::Array(u32::from_be_bytes(b)))?,
-        Marker::FixMap(len) => (Item::Map(len.into()), at),
-        Marker::Map16 => fixed(bytes, at, |b| Item::Map(u16::from_be_bytes(b).into()))?,
-        Marker::Map32 => fixed(bytes, at, |b| Item::Map(u32::from_be_bytes(b)))?,
-        Marker::Reserved => return None,
-    };
-    Some(item)
-}
-
-/// The item `read` makes of the `N` bytes at `at` (a number or a length), and the offset
-/// after them.
-fn fixed<const N: usize>(
-    bytes: &[u8],
-    at: usize,
-    read: impl FnOnce([u8; N]) -> Item<'static>,
-) -> Option<(Item<'static>, usize)> {
-    Some((read(array(bytes, at)?), at + N))
-}
-
-/// The `N` bytes at `at`.
-fn array<const N: usize>(bytes: &[u8], at: usize) -> Option<[u8; N]> {
-    bytes.get(at..at.checked_add(N)?)?.try_into().ok()
-}
-
-/// The big-endian length of `N` bytes at `at`.
-fn length<const N: usize>(bytes: &[u8], at: usize) -> Option<usize> {
-    let mut be = [0; 8];
-    be[8 - N..].copy_from_slice(&array::<N>(bytes, at)?);
-    usize::try_from(u64::from_be_bytes(be)).ok()
-}
-
-/// The `len` bytes at `at`, and the offset after them.
-fn take(bytes: &[u8], at: usize, len: usize) -> Option<(&[u8], usize)> {
-    let end = at.checked_add(len)?;
-    Some((bytes.get(at..end)?, end))
-}
-
-/// A string of `len` bytes at `at`.
-fn str_item(bytes: &[u8], at: usize, len: usize) -> Option<(Item<'_>, usize)> {
-    take(bytes, at, len).map(|(value, end)| (Item::Str(value), end))
-}
-
-/// A `bin` of `len` bytes at `at`.
-fn bin_item(bytes: &[u8], at: usize, len: usize) -> Option<(Item<'_>, usize)> {
-    take(bytes, at, len).map(|(value, end)| (Item::Bin(value), end))
-}
-
-/// An extension of type `bytes[at]` with `len` bytes of data after it.
-fn ext_item(bytes: &[u8], at: usize, len: usize) -> Option<(Item<'_>, usize)> {
-    let [ty] = array::<1>(bytes, at)?;
-    let ty = i8::from_be_bytes([ty]);
-    let (value, end) = take(bytes, at + 1, len)?;
-    Some((Item::Ext(ty, value), end))
-}
-
-/// Checks the value at `at` (well formed, strings UTF-8, arrays and maps at most `max_depth`
-/// deep) and returns the offset after it. Does not recurse; `open` is scratch space for the
-/// arrays and maps being read, kept between calls so that it is allocated once.
-fn skip(bytes: &[u8], mut at: usize, max_depth: usize, open: &mut Vec<u64>) -> Option<usize> {
-    open.clear();
-    // How many values are still to read in the innermost open array or map (or at the top);
-    // `open` holds the same for the arrays and maps around it.
-    let mut pending = 1_u64;
-    loop {
-        while pending == 0 {
-            pending = match open.pop() {
-                Some(outer) => outer,
-                None => return Some(at),
-            };
-        }
-        pending -= 1;
-        let (item, next) = item(bytes, at)?;
-        at = next;
-        let values = match item {
-            Item::Str(value) => {
-                std::str::from_utf8(value).ok()?;
-                0
-            }
-            Item::Array(len) => u64::from(len),
-            Item::Map(len) => 2 * u64::from(len),
-            _ => 0,
-        };
-        if values > 0 {
-            // Every value takes at least a byte: a longer length is a lie.
-            if values > (bytes.len() - at) as u64 || open.len() == max_depth {
-                return None;
-            }
-            open.push(pending);
-            pending = values;
-        }
     }
 }
 

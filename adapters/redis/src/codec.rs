@@ -92,19 +92,30 @@ impl Event {
         out.extend_from_slice(rest);
     }
 
-    /// Reads `[name, ...args]`.
-    fn read_data(data: &Pack) -> Result<Event, WireError> {
-        let Pack::Array(items) = data else {
-            return Err(malformed("packet data is not an array"));
-        };
-        let Some((Pack::String(name), args)) = items.split_first() else {
-            return Err(malformed("packet data has no event name"));
-        };
-        let name = name.as_str().ok_or_else(|| malformed("event name"))?;
+    /// Reads `[name, ...args]`, a msgpack array: the arguments keep their bytes.
+    fn read_data(data: &[u8]) -> Result<Event, WireError> {
+        let mut rest = data;
+        let len = rmp::decode::read_array_len(&mut rest).map_err(malformed)?;
+        let no_name = || malformed("packet data has no event name");
+        if len == 0 {
+            return Err(no_name());
+        }
+        let (name, rest) = rmp::decode::read_str_from_slice(rest).map_err(|_| no_name())?;
+        let mut args = Vec::with_capacity(rest.len() + 5);
+        write_array_len(&mut args, len as usize - 1);
+        args.extend_from_slice(rest);
         Ok(Event {
             name: name.to_owned(),
-            args: encode_pack(&Pack::Array(args.to_vec())),
+            args,
         })
+    }
+
+    /// Reads `[name, ...args]` from a decoded value.
+    fn read_data_value(data: &Pack) -> Result<Event, WireError> {
+        if !matches!(data, Pack::Array(_)) {
+            return Err(malformed("packet data is not an array"));
+        }
+        Event::read_data(&encode_pack(data))
     }
 }
 
@@ -133,24 +144,56 @@ pub(crate) fn encode_broadcast(
 }
 
 pub(crate) fn decode_broadcast(bytes: &[u8]) -> Result<Broadcast, WireError> {
-    let Pack::Array(items) = decode_pack(bytes)? else {
-        return Err(malformed("a broadcast is not an array"));
-    };
-    let [uid, packet, opts, ..] = items.as_slice() else {
+    // Walked in place: the event's arguments are handed on as the bytes they came as.
+    let mut rest = bytes;
+    let len = rmp::decode::read_array_len(&mut rest)
+        .map_err(|_| malformed("a broadcast is not an array"))?;
+    if len < 3 {
         return Err(malformed("a broadcast has fewer than 3 elements"));
-    };
-    let uid = uid.as_str().ok_or_else(|| malformed("uid"))?.to_owned();
-    let namespace = field(packet, "nsp")
-        .map(|nsp| nsp.as_str().map(str::to_owned))
-        .unwrap_or(Some("/".to_owned()))
-        .ok_or_else(|| malformed("nsp"))?;
-    let data = field(packet, "data").ok_or_else(|| malformed("packet without data"))?;
+    }
+    let uid = read_ref(&mut rest)?;
+    let uid = text(&uid).ok_or_else(|| malformed("uid"))?;
+    let entries = rmp::decode::read_map_len(&mut rest).map_err(|_| malformed("packet"))?;
+    let (mut namespace, mut data) = ("/".to_owned(), None);
+    for _ in 0..entries {
+        let key = read_ref(&mut rest)?;
+        let start = rest;
+        let value = read_ref(&mut rest)?;
+        match (text(&key), text(&value)) {
+            (Some("nsp"), Some(nsp)) => namespace = nsp.to_owned(),
+            (Some("nsp"), None) => return Err(malformed("nsp")),
+            (Some("data"), _) => data = Some(&start[..start.len() - rest.len()]),
+            _ => {}
+        }
+    }
+    let data = data.ok_or_else(|| malformed("packet without data"))?;
+    let opts = read_ref(&mut rest)?.to_owned();
+    // Node ignores elements after the third.
+    for _ in 3..len {
+        read_ref(&mut rest)?;
+    }
+    if !rest.is_empty() {
+        return Err(malformed("trailing bytes"));
+    }
     Ok(Broadcast {
-        uid,
+        uid: uid.to_owned(),
         namespace,
         event: Event::read_data(data)?,
-        selection: read_selection(&pack_to_json(opts)),
+        selection: read_selection(&pack_to_json(&opts)),
     })
+}
+
+/// A string value's text.
+fn text<'a>(value: &'a rmpv::ValueRef<'a>) -> Option<&'a str> {
+    match value {
+        rmpv::ValueRef::String(text) => text.as_str(),
+        _ => None,
+    }
+}
+
+/// The next value, borrowed from `rest`, which moves past it.
+fn read_ref<'a>(rest: &mut &'a [u8]) -> Result<rmpv::ValueRef<'a>, WireError> {
+    rmpv::decode::read_value_ref_with_max_depth(rest, MAX_DEPTH).map_err(malformed)
 }
 
 /// A request from a server (or the emitter), whatever its encoding.
@@ -181,10 +224,12 @@ pub(crate) fn decode_request(bytes: &[u8]) -> Result<Request, WireError> {
         .and_then(Json::as_u64)
         .ok_or_else(|| malformed("request without a type"))?;
     let event = match &message.packet {
-        Some(Packet::Pack(packet)) => field(packet, "data").map(Event::read_data).transpose()?,
+        Some(Packet::Pack(packet)) => field(packet, "data")
+            .map(Event::read_data_value)
+            .transpose()?,
         Some(Packet::Json(packet)) => packet
             .get("data")
-            .map(|data| Event::read_data(&json_to_pack(data)))
+            .map(|data| Event::read_data_value(&json_to_pack(data)))
             .transpose()?,
         None => None,
     };
@@ -218,9 +263,9 @@ pub(crate) fn decode_response(bytes: &[u8]) -> Result<Response, WireError> {
     let request_id =
         string(&message.fields, "requestId").ok_or_else(|| malformed("answer without id"))?;
     let kind = message.fields.get("type").and_then(Json::as_u64);
-    let ack = match &message.packet {
-        Some(Packet::Pack(value)) => Some(encode_pack(&Pack::Array(vec![value.clone()]))),
-        Some(Packet::Json(value)) => Some(encode_pack(&Pack::Array(vec![json_to_pack(value)]))),
+    let ack = match message.packet {
+        Some(Packet::Pack(value)) => Some(encode_pack(&Pack::Array(vec![value]))),
+        Some(Packet::Json(value)) => Some(encode_pack(&Pack::Array(vec![json_to_pack(&value)]))),
         None if kind == Some(kind::BROADCAST_ACK) => Some(vec![0x90]),
         None => None,
     };
@@ -522,6 +567,11 @@ mod tests {
         assert_eq!(broadcast.namespace, "/");
         assert_eq!(broadcast.event.name, "multi");
         assert_eq!(broadcast.event.args, [0x91, 0x01]);
+        // A fourth element is ignored, as Node ignores it; binary arguments keep their bytes.
+        let extended = b"\x94\xa1u\x82\xa4data\x93\xa1e\xc4\x02\x01\x02\x01\xa3nsp\xa1/\x80\xc0";
+        let extended = decode_broadcast(extended).expect("valid");
+        assert_eq!(extended.event.name, "e");
+        assert_eq!(extended.event.args, b"\x92\xc4\x02\x01\x02\x01");
         assert_eq!(
             broadcast.selection,
             Selection {

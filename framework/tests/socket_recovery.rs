@@ -4,7 +4,7 @@
 
 mod common;
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use common::{Client, Server, channel};
@@ -28,12 +28,20 @@ fn server(recovery: Recovery) -> (Io, common::Seen<Connected>) {
     with_handlers(Io::builder().recovery(recovery).build())
 }
 
-/// The in-memory adapter, but slow to find missed packets: broadcasts keep coming while a
-/// recovering socket waits for them.
+/// The in-memory adapter, but as one that keeps sessions outside the process would be: slow
+/// to find missed packets (broadcasts keep coming while a recovering socket waits for them),
+/// keeping a session's data as JSON only, and told the state of connected sockets, which it
+/// records.
 #[derive(Debug)]
-struct SlowToRecover(Arc<LocalAdapter>);
+struct AsIfElsewhere(Arc<LocalAdapter>, Arc<Mutex<Vec<SessionState>>>);
 
-impl Adapter for SlowToRecover {
+impl AsIfElsewhere {
+    fn new(namespace: tidings::LocalNamespace, tracked: &Arc<Mutex<Vec<SessionState>>>) -> Self {
+        AsIfElsewhere(Arc::new(LocalAdapter::new(namespace)), tracked.clone())
+    }
+}
+
+impl Adapter for AsIfElsewhere {
     fn add_all(&self, sid: Sid, rooms: &[Room]) {
         self.0.add_all(sid, rooms);
     }
@@ -81,8 +89,14 @@ impl Adapter for SlowToRecover {
     fn server_count(&self) -> AdapterFuture<usize> {
         self.0.server_count()
     }
+    fn track_session(&self, state: SessionState) {
+        self.1.lock().expect("not poisoned").push(state);
+    }
     fn persist_session(&self, state: SessionState) {
-        self.0.persist_session(state);
+        let rooms = state.rooms().to_vec();
+        let data = state.data_json().cloned();
+        self.0
+            .persist_session(SessionState::new(state.sid(), state.pid(), rooms, data));
     }
     fn restore_session(&self, pid: Sid, offset: &str) -> AdapterFuture<Option<SessionState>> {
         self.0.restore_session(pid, offset)
@@ -210,7 +224,7 @@ async fn packets_sent_during_the_recovery_arrive_once_and_in_order() {
     const COUNT: u64 = 3000;
     let io = Io::builder()
         .recovery(Recovery::default())
-        .adapter(|namespace| SlowToRecover(Arc::new(LocalAdapter::new(namespace))))
+        .adapter(|namespace| AsIfElsewhere::new(namespace, &Arc::default()))
         .build();
     let (io, _seen) = with_handlers(io);
     let server = Server::start(io).await;
@@ -382,4 +396,42 @@ async fn a_client_closed_as_slow_gets_what_it_missed_when_it_comes_back() {
         assert_eq!(event.event().1[0], json!(n));
     }
     back.quiet().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_kept_as_json_comes_back_with_its_typed_data() {
+    let tracked = Arc::new(Mutex::new(Vec::new()));
+    let adapter_tracked = tracked.clone();
+    let io = Io::builder()
+        .recovery(Recovery::default())
+        .adapter(move |namespace| AsIfElsewhere::new(namespace, &adapter_tracked))
+        .build();
+    let (io, _seen) = with_handlers(io);
+    let server = Server::start(io).await;
+    let mut first = server.open().await;
+    let (sid, pid) = connect(&mut first, None).await;
+    join(&mut first).await;
+    server.io.to("r").emit("tick", &1).expect("emits");
+    let (_, offset) = tick(&mut first).await;
+    // Told when the socket connected, and when its data was set.
+    let seen: Vec<(String, Option<Value>)> = tracked
+        .lock()
+        .expect("not poisoned")
+        .iter()
+        .map(|state| (state.sid().to_string(), state.data_json().cloned()))
+        .collect();
+    assert_eq!(
+        seen,
+        [(sid.clone(), None), (sid.clone(), Some(json!("first")))]
+    );
+
+    first.drop_connection();
+    while server.io.socket_count() > 0 {
+        tokio::task::yield_now().await;
+    }
+    let mut back = server.open().await;
+    let auth = json!({ "pid": pid, "offset": offset });
+    assert_eq!(connect(&mut back, Some(auth)).await.0, sid);
+    back.send(r#"421["data"]"#).await;
+    assert_eq!(back.ack().await.ack_args(), &[json!("first")][..]);
 }

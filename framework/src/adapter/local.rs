@@ -1,7 +1,7 @@
 //! [`LocalAdapter`]: rooms and broadcasts within this process, the reference behaviour.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::RwLock;
+use std::sync::{Arc, RwLock};
 
 use super::{AckCollector, Adapter, AdapterFuture, BroadcastOptions, BroadcastPacket, Room};
 use crate::Sid;
@@ -42,6 +42,27 @@ impl LocalAdapter {
             namespace,
             rooms: RwLock::default(),
         }
+    }
+
+    /// The adapter of `namespace`, keeping no record for connection state recovery: for a
+    /// cluster adapter that keeps the record elsewhere, gives packets their offsets, and
+    /// delivers them with [`broadcast_at`](Self::broadcast_at).
+    pub fn without_record(namespace: LocalNamespace) -> LocalAdapter {
+        LocalAdapter {
+            recovery: None,
+            namespace,
+            rooms: RwLock::default(),
+        }
+    }
+
+    /// Sends `packet` to this server's sockets that `options` selects, with `offset` added as
+    /// its last argument: the offset a cluster-wide record gave it.
+    pub fn broadcast_at(&self, packet: &BroadcastPacket, options: &BroadcastOptions, offset: &str) {
+        let messages = self.namespace.encode_event(&packet.with_offset(offset));
+        let offset: Arc<str> = offset.into();
+        self.for_each_selected(options, |socket| {
+            socket.deliver(&messages, false, Some(&offset))
+        });
     }
 
     fn rooms(&self) -> std::sync::RwLockReadGuard<'_, Rooms> {

@@ -137,6 +137,17 @@ pub trait Adapter: Send + Sync + 'static {
         let _ = state;
     }
 
+    /// The state of a connected socket, when it has connected and whenever its data
+    /// changes, with connection state recovery on: for an adapter that keeps sessions where
+    /// they outlive this server, so that a client whose server died is recovered elsewhere.
+    /// The socket's rooms are the adapter's own to follow, through
+    /// [`add_all`](Self::add_all), [`del`](Self::del) and the rest; when the socket
+    /// disconnects, [`persist_session`](Self::persist_session) (if its client comes back by
+    /// itself) then [`del_all`](Self::del_all) are called. The default does nothing.
+    fn track_session(&self, state: SessionState) {
+        let _ = state;
+    }
+
     /// Takes back the state kept for private session id `pid`, if it has not expired and
     /// the packets after `offset` are all still kept.
     fn restore_session(&self, pid: Sid, offset: &str) -> AdapterFuture<Option<SessionState>> {

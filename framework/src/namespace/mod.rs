@@ -382,8 +382,9 @@ impl LocalNamespace {
             .unwrap_or_default()
     }
 
-    /// Encodes an event once for every socket of the namespace.
-    pub(crate) fn encode_event(&self, packet: &BroadcastPacket) -> Vec<Message> {
+    /// Encodes an event once for every socket of the namespace, with the namespace's parser
+    /// (nothing once the namespace is gone).
+    pub fn encode_event(&self, packet: &BroadcastPacket) -> Vec<Message> {
         match self.upgrade() {
             Some(ns) => ns
                 .parser()

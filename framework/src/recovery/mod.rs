@@ -77,8 +77,19 @@ impl Recovery {
         self
     }
 
+    /// How long after its disconnection a socket can still be recovered.
+    pub fn disconnection_limit(&self) -> Duration {
+        self.max_disconnection_duration
+    }
+
+    /// The most packets kept for clients that may come back.
+    pub fn packet_limit(&self) -> usize {
+        self.max_packets
+    }
+
     /// The most packets the in-memory adapter keeps per namespace for clients that may come
-    /// back; the oldest go first. A client that missed packets no longer kept is not
+    /// back (a cluster adapter may keep them elsewhere, in a record of this length); the
+    /// oldest go first. A client that missed packets no longer kept is not
     /// recovered: it connects as a new socket, and its connection handler sees
     /// [`Socket::recovered`](crate::Socket::recovered) false.
     pub fn max_packets(mut self, max: usize) -> Self {
@@ -98,6 +109,20 @@ pub struct SessionState {
 }
 
 impl SessionState {
+    /// The state of socket `sid` with private session id `pid`, in `rooms` (its own room
+    /// included), whose data other servers see as `data_json`: what a cluster adapter reads
+    /// back from where it kept a session. The socket's typed data is read from `data_json`
+    /// when it is asked for ([`Socket::data`](crate::Socket::data)).
+    pub fn new(sid: Sid, pid: Sid, rooms: Vec<Room>, data_json: Option<serde_json::Value>) -> Self {
+        SessionState {
+            sid,
+            pid,
+            rooms,
+            data: None,
+            data_json,
+        }
+    }
+
     /// The socket's id, which the recovered socket keeps.
     pub fn sid(&self) -> Sid {
         self.sid

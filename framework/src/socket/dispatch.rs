@@ -15,6 +15,7 @@ impl Socket {
     /// Marks the socket connected, and handles what came while it was connecting.
     pub(crate) fn connected_now(&self) {
         self.0.connected.store(true, Ordering::Release);
+        self.track();
     }
 
     /// Handles the packets that came while the connection handler ran, then lets the next

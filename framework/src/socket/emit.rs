@@ -24,7 +24,8 @@ impl Socket {
     pub fn emit<T: Serialize + ?Sized>(&self, event: &str, data: &T) -> Result<(), EmitError> {
         if self.0.recovery.is_some() {
             // With recovery on, the adapter gives the packet its offset and keeps it, for
-            // this socket or the one that recovers it.
+            // this socket or the one that recovers it, which may be on another server of a
+            // cluster once this one has disconnected.
             let args = self.encode_args(event, data)?;
             let packet = BroadcastPacket {
                 event: event.to_owned(),
@@ -32,7 +33,7 @@ impl Socket {
             };
             let options = BroadcastOptions {
                 rooms: vec![Room::from(self.id().as_str())],
-                local: true,
+                local: self.connected(),
                 ..BroadcastOptions::default()
             };
             self.ns().adapter().broadcast(&packet, &options);

@@ -17,6 +17,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
 use serde::Serialize;
+use serde::de::DeserializeOwned;
 use tidings_transports::Session;
 
 pub use self::ack::AckFuture;
@@ -350,11 +351,22 @@ impl Socket {
     pub fn set_data<T: Serialize + Send + Sync + 'static>(&self, data: T) {
         *write(&self.0.data_json) = serde_json::to_value(&data).ok();
         *write(&self.0.data) = Some(Arc::new(data));
+        self.track();
     }
 
     /// The data attached with [`set_data`](Self::set_data), if it is a `T`.
-    pub fn data<T: Send + Sync + 'static>(&self) -> Option<Arc<T>> {
-        read(&self.0.data).clone()?.downcast().ok()
+    ///
+    /// A socket recovered on another server of a cluster has its data as JSON only: it is
+    /// read as a `T` the first time it is asked for, and kept.
+    pub fn data<T: DeserializeOwned + Send + Sync + 'static>(&self) -> Option<Arc<T>> {
+        if let Some(data) = read(&self.0.data).clone() {
+            return data.downcast().ok();
+        }
+        let data: Arc<T> = Arc::new(serde_json::from_value(self.data_json()?).ok()?);
+        let mut kept = write(&self.0.data);
+        // Another thread may have set it meanwhile: what is kept wins.
+        let kept = kept.get_or_insert_with(|| data.clone()).clone();
+        kept.downcast().ok()
     }
 
     pub(crate) fn data_json(&self) -> Option<serde_json::Value> {

@@ -64,18 +64,32 @@ impl Socket {
     /// Keeps what a socket leaving for `reason` needs to be recovered, when recovery is on
     /// and its client will come back by itself. Called while it is still in its rooms.
     pub(crate) fn persist(&self, reason: DisconnectReason) {
-        let Some(pid) = self.pid() else { return };
         if !recoverable(reason) {
             return;
         }
-        let state = SessionState {
+        if let Some(state) = self.session_state() {
+            self.ns().adapter().persist_session(state);
+        }
+    }
+
+    /// Tells the adapter the state of the connected socket, when recovery is on: it has
+    /// connected, or its data changed.
+    pub(crate) fn track(&self) {
+        if self.connected()
+            && let Some(state) = self.session_state()
+        {
+            self.ns().adapter().track_session(state);
+        }
+    }
+
+    fn session_state(&self) -> Option<SessionState> {
+        Some(SessionState {
             sid: self.id(),
-            pid,
+            pid: self.pid()?,
             rooms: self.rooms(),
             data: read(&self.0.data).clone(),
             data_json: read(&self.0.data_json).clone(),
-        };
-        self.ns().adapter().persist_session(state);
+        })
     }
 
     /// Keeps a packet sent to this socket while it catches up; drops it when the socket is

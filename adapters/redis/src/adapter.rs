@@ -17,6 +17,7 @@ use crate::channels::Channels;
 use crate::cluster::ClusterShared;
 use crate::codec::{self, Event, kind};
 use crate::pending::{Acks, Gather, Pending, Requests, new_id};
+use crate::recovery::Recording;
 use crate::subscriber;
 
 /// The adapter of one namespace in a cluster over Redis, made by
@@ -24,8 +25,9 @@ use crate::subscriber;
 ///
 /// Operations on this server's sockets go through a [`LocalAdapter`] at once; the other
 /// servers are told through Redis, in the format of `@socket.io/redis-adapter` 8.x, so Node
-/// servers with that adapter can share the cluster. Connection state recovery stays with
-/// this server (a client that reconnects to another server is not recovered).
+/// servers with that adapter can share the cluster. With connection state recovery on,
+/// sessions and the packets clients may miss are kept in Redis, so a client recovers on any
+/// Tidings server of the cluster (see the crate's documentation).
 #[derive(Debug)]
 pub struct RedisAdapter {
     shared: Arc<Shared>,
@@ -43,6 +45,8 @@ pub(crate) struct Shared {
     pub(crate) channels: Channels,
     pub(crate) cluster: Arc<ClusterShared>,
     pub(crate) requests: Requests,
+    /// The namespace's part in the cluster's record, when recovery is on.
+    pub(crate) recording: Option<Recording>,
 }
 
 impl RedisAdapter {
@@ -51,7 +55,9 @@ impl RedisAdapter {
         let uid = new_id();
         let channels = Channels::new(&cluster.prefix, &name, &uid);
         let shared = Arc::new(Shared {
-            local: LocalAdapter::new(namespace.clone()),
+            // The cluster's record gives packets their offsets, not this server's.
+            local: LocalAdapter::without_record(namespace.clone()),
+            recording: namespace.recovery().map(Recording::new),
             namespace,
             name,
             uid,
@@ -63,6 +69,7 @@ impl RedisAdapter {
             .cluster
             .subscriber
             .add(subscriber::link(channels, &shared));
+        shared.start_sessions();
         RedisAdapter { shared }
     }
 }
@@ -77,6 +84,19 @@ impl Drop for RedisAdapter {
 }
 
 impl Shared {
+    /// Makes this server's sockets that `options` selects join (or leave) `rooms`.
+    pub(crate) fn change_rooms(&self, options: &BroadcastOptions, rooms: &[Room], join: bool) {
+        let sockets = self.local.select(options);
+        for socket in &sockets {
+            if join {
+                self.local.add_all(socket.id(), rooms);
+            } else {
+                self.local.del(socket.id(), rooms);
+            }
+        }
+        self.rooms_changed(sockets.iter().map(tidings::Socket::id));
+    }
+
     pub(crate) fn publish(&self, channel: String, payload: Vec<u8>) {
         self.cluster.publisher.publish(channel, payload);
     }
@@ -143,14 +163,17 @@ impl Shared {
 impl Adapter for RedisAdapter {
     fn add_all(&self, sid: Sid, rooms: &[Room]) {
         self.shared.local.add_all(sid, rooms);
+        self.shared.rooms_changed([sid]);
     }
 
     fn del(&self, sid: Sid, rooms: &[Room]) {
         self.shared.local.del(sid, rooms);
+        self.shared.rooms_changed([sid]);
     }
 
     fn del_all(&self, sid: Sid) {
         self.shared.local.del_all(sid);
+        self.shared.untrack(sid);
     }
 
     fn socket_rooms(&self, sid: Sid) -> Vec<Room> {
@@ -163,9 +186,18 @@ impl Adapter for RedisAdapter {
 
     fn broadcast(&self, packet: &BroadcastPacket, options: &BroadcastOptions) {
         let shared = &self.shared;
+        if let Some(recording) = shared.recording.as_ref().filter(|_| !options.volatile) {
+            shared.record_broadcast(recording, packet, options);
+            return;
+        }
         if !options.local {
-            let message =
-                codec::encode_broadcast(&shared.uid, &shared.name, &Event::of(packet), options);
+            let message = codec::encode_broadcast(
+                &shared.uid,
+                &shared.name,
+                &Event::of(packet),
+                options,
+                None,
+            );
             shared.publish(shared.channels.broadcast_to(&options.rooms), message);
         }
         shared.local.broadcast(packet, options);
@@ -244,12 +276,12 @@ impl Adapter for RedisAdapter {
     }
 
     fn add_sockets(&self, options: &BroadcastOptions, rooms: &[Room]) {
-        self.shared.local.add_sockets(options, rooms);
+        self.shared.change_rooms(options, rooms, true);
         self.tell(kind::REMOTE_JOIN, options, json!(names(rooms)), "rooms");
     }
 
     fn del_sockets(&self, options: &BroadcastOptions, rooms: &[Room]) {
-        self.shared.local.del_sockets(options, rooms);
+        self.shared.change_rooms(options, rooms, false);
         self.tell(kind::REMOTE_LEAVE, options, json!(names(rooms)), "rooms");
     }
 
@@ -307,12 +339,17 @@ impl Adapter for RedisAdapter {
         })
     }
 
+    fn track_session(&self, state: SessionState) {
+        self.shared.track(&state);
+    }
+
     fn persist_session(&self, state: SessionState) {
-        self.shared.local.persist_session(state);
+        self.shared.persist(&state);
     }
 
     fn restore_session(&self, pid: Sid, offset: &str) -> AdapterFuture<Option<SessionState>> {
-        self.shared.local.restore_session(pid, offset)
+        let (shared, offset) = (self.shared.clone(), offset.to_owned());
+        Box::pin(async move { shared.restore(pid, &offset).await })
     }
 
     fn missed_packets(
@@ -320,7 +357,8 @@ impl Adapter for RedisAdapter {
         state: &SessionState,
         offset: &str,
     ) -> AdapterFuture<Option<Vec<MissedPacket>>> {
-        self.shared.local.missed_packets(state, offset)
+        let (shared, state, offset) = (self.shared.clone(), state.clone(), offset.to_owned());
+        Box::pin(async move { shared.missed(&state, &offset).await })
     }
 }
 

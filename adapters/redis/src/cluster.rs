@@ -11,6 +11,7 @@ use tokio::sync::watch;
 use crate::adapter::RedisAdapter;
 use crate::health::{Health, Status};
 use crate::publisher::Publisher;
+use crate::record::Keys;
 use crate::subscriber::Subscriber;
 
 /// Redis could not be reached, or the URL is not a Redis URL.
@@ -44,6 +45,8 @@ pub(crate) struct ClusterShared {
     /// The prefix of every channel (`key` in Node's adapter).
     pub(crate) prefix: String,
     pub(crate) requests_timeout: Duration,
+    /// Where the record for connection state recovery lives.
+    pub(crate) keys: Keys,
     pub(crate) publisher: Publisher,
     /// For commands that answer (`PUBSUB NUMSUB`).
     pub(crate) commands: ConnectionManager,
@@ -116,6 +119,7 @@ impl ClusterBuilder {
         let pubsub = client.get_async_pubsub().await?;
         let health = Health::new();
         let shared = ClusterShared {
+            keys: Keys::new(&self.prefix),
             prefix: self.prefix,
             requests_timeout: self.requests_timeout,
             publisher: Publisher::start(commands.clone(), health.clone()),

@@ -34,7 +34,7 @@ pub(crate) mod kind {
 #[error("malformed message: {0}")]
 pub(crate) struct WireError(String);
 
-fn malformed(what: impl std::fmt::Display) -> WireError {
+pub(crate) fn malformed(what: impl std::fmt::Display) -> WireError {
     WireError(what.to_string())
 }
 
@@ -126,20 +126,28 @@ pub(crate) struct Broadcast {
     pub(crate) namespace: String,
     pub(crate) event: Event,
     pub(crate) selection: Selection,
+    /// The offset a Tidings server gave it in the cluster's record for connection state
+    /// recovery, as a fourth element, which Node's adapter ignores.
+    pub(crate) offset: Option<String>,
 }
 
-/// `[uid, {type: 2, data: [event, ...args], nsp}, {rooms, except, flags}]`.
+/// `[uid, {type: 2, data: [event, ...args], nsp}, {rooms, except, flags}]`, and the offset
+/// as a fourth element when the broadcast has one.
 pub(crate) fn encode_broadcast(
     uid: &str,
     namespace: &str,
     event: &Event,
     options: &BroadcastOptions,
+    offset: Option<&str>,
 ) -> Vec<u8> {
     let mut out = Vec::with_capacity(64 + event.args.len());
-    write_array_len(&mut out, 3);
+    write_array_len(&mut out, if offset.is_some() { 4 } else { 3 });
     write_str(&mut out, uid);
     write_packet(&mut out, namespace, event);
     write_opts(&mut out, options);
+    if let Some(offset) = offset {
+        write_str(&mut out, offset);
+    }
     out
 }
 
@@ -153,12 +161,75 @@ pub(crate) fn decode_broadcast(bytes: &[u8]) -> Result<Broadcast, WireError> {
     }
     let uid = read_ref(&mut rest)?;
     let uid = text(&uid).ok_or_else(|| malformed("uid"))?;
-    let entries = rmp::decode::read_map_len(&mut rest).map_err(|_| malformed("packet"))?;
-    let (mut namespace, mut data) = ("/".to_owned(), None);
+    let (namespace, event) = read_packet(&mut rest)?;
+    let opts = read_ref(&mut rest)?.to_owned();
+    let mut offset = None;
+    // Node ignores elements after the third.
+    for index in 3..len {
+        let value = read_ref(&mut rest)?;
+        if index == 3 {
+            offset = text(&value).map(str::to_owned);
+        }
+    }
+    if !rest.is_empty() {
+        return Err(malformed("trailing bytes"));
+    }
+    Ok(Broadcast {
+        uid: uid.to_owned(),
+        namespace,
+        event,
+        selection: read_selection(&pack_to_json(&opts)),
+        offset,
+    })
+}
+
+/// A broadcast as the cluster's record keeps it: the msgpack map `{packet, opts}`, as the
+/// `data` of Node's stream entries (PROTOCOL.md, D2).
+pub(crate) fn encode_recorded(
+    namespace: &str,
+    event: &Event,
+    options: &BroadcastOptions,
+) -> Vec<u8> {
+    let mut out = Vec::with_capacity(64 + event.args.len());
+    write_map_len(&mut out, 2);
+    write_str(&mut out, "packet");
+    write_packet(&mut out, namespace, event);
+    write_str(&mut out, "opts");
+    write_opts(&mut out, options);
+    out
+}
+
+/// Reads what [`encode_recorded`] wrote, or the same map from another writer.
+pub(crate) fn decode_recorded(bytes: &[u8]) -> Result<(Event, Selection), WireError> {
+    let mut rest = bytes;
+    let entries = rmp::decode::read_map_len(&mut rest).map_err(|_| malformed("not a map"))?;
+    let (mut event, mut selection) = (None, Selection::default());
     for _ in 0..entries {
         let key = read_ref(&mut rest)?;
-        let start = rest;
-        let value = read_ref(&mut rest)?;
+        match text(&key) {
+            Some("packet") => event = Some(read_packet(&mut rest)?.1),
+            Some("opts") => {
+                selection = read_selection(&pack_to_json(&read_ref(&mut rest)?.to_owned()))
+            }
+            _ => {
+                read_ref(&mut rest)?;
+            }
+        }
+    }
+    if !rest.is_empty() {
+        return Err(malformed("trailing bytes"));
+    }
+    Ok((event.ok_or_else(|| malformed("no packet"))?, selection))
+}
+
+/// Reads a packet map `{type, data, nsp}`: its namespace ("/" when it has none) and event.
+fn read_packet(rest: &mut &[u8]) -> Result<(String, Event), WireError> {
+    let entries = rmp::decode::read_map_len(rest).map_err(|_| malformed("packet"))?;
+    let (mut namespace, mut data) = ("/".to_owned(), None);
+    for _ in 0..entries {
+        let key = read_ref(rest)?;
+        let start = *rest;
+        let value = read_ref(rest)?;
         match (text(&key), text(&value)) {
             (Some("nsp"), Some(nsp)) => namespace = nsp.to_owned(),
             (Some("nsp"), None) => return Err(malformed("nsp")),
@@ -167,20 +238,7 @@ pub(crate) fn decode_broadcast(bytes: &[u8]) -> Result<Broadcast, WireError> {
         }
     }
     let data = data.ok_or_else(|| malformed("packet without data"))?;
-    let opts = read_ref(&mut rest)?.to_owned();
-    // Node ignores elements after the third.
-    for _ in 3..len {
-        read_ref(&mut rest)?;
-    }
-    if !rest.is_empty() {
-        return Err(malformed("trailing bytes"));
-    }
-    Ok(Broadcast {
-        uid: uid.to_owned(),
-        namespace,
-        event: Event::read_data(data)?,
-        selection: read_selection(&pack_to_json(&opts)),
-    })
+    Ok((namespace, Event::read_data(data)?))
 }
 
 /// A string value's text.
@@ -460,7 +518,7 @@ fn write_uint(out: &mut Vec<u8>, n: u64) {
     let _ = rmp::encode::write_uint(out, n);
 }
 
-fn decode_pack(bytes: &[u8]) -> Result<Pack, WireError> {
+pub(crate) fn decode_pack(bytes: &[u8]) -> Result<Pack, WireError> {
     let mut rest = bytes;
     let value = rmpv::decode::read_value_with_max_depth(&mut rest, MAX_DEPTH).map_err(malformed)?;
     if !rest.is_empty() {
@@ -469,14 +527,14 @@ fn decode_pack(bytes: &[u8]) -> Result<Pack, WireError> {
     Ok(value)
 }
 
-fn encode_pack(value: &Pack) -> Vec<u8> {
+pub(crate) fn encode_pack(value: &Pack) -> Vec<u8> {
     let mut out = Vec::new();
     let _ = rmpv::encode::write_value(&mut out, value);
     out
 }
 
 /// A msgpack value as JSON, for the fields of requests (binary as an array of bytes).
-fn pack_to_json(value: &Pack) -> Json {
+pub(crate) fn pack_to_json(value: &Pack) -> Json {
     match value {
         Pack::Nil => Json::Null,
         Pack::Boolean(b) => Json::Bool(*b),
@@ -503,7 +561,7 @@ fn pack_to_json(value: &Pack) -> Json {
 }
 
 /// A JSON value as msgpack (no binary in JSON).
-fn json_to_pack(value: &Json) -> Pack {
+pub(crate) fn json_to_pack(value: &Json) -> Pack {
     match value {
         Json::Null => Pack::Nil,
         Json::Bool(b) => Pack::Boolean(*b),
@@ -591,11 +649,11 @@ mod tests {
         let mut options = BroadcastOptions::default();
         options.rooms = vec![Room::from("room1"), Room::from("room2")];
         options.except = vec![Room::from("room3")];
-        let bytes = encode_broadcast("fUAtj8", "/", &event, &options);
+        let bytes = encode_broadcast("fUAtj8", "/", &event, &options, None);
         let expected = b"\x93\xa6fUAtj8\x83\xa4type\x02\xa4data\x92\xa5multi\x01\xa3nsp\xa1/\x83\xa5rooms\x92\xa5room1\xa5room2\xa6except\x91\xa5room3\xa5flags\x80";
         assert_eq!(bytes, expected);
         options.volatile = true;
-        let volatile = decode_broadcast(&encode_broadcast("u", "/chat", &event, &options));
+        let volatile = decode_broadcast(&encode_broadcast("u", "/chat", &event, &options, None));
         let volatile = volatile.expect("valid");
         assert!(volatile.selection.volatile);
         assert_eq!(volatile.namespace, "/chat");

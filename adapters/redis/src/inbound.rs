@@ -41,7 +41,8 @@ impl Shared {
             return Ok(());
         }
         let packet = broadcast.event.into_packet(self.namespace.parser())?;
-        self.local.broadcast(&packet, &broadcast.selection.local());
+        let options = broadcast.selection.local();
+        self.deliver(&packet, &options, broadcast.offset.as_deref());
         Ok(())
     }
 
@@ -128,8 +129,8 @@ impl Shared {
         if let Some(selection) = &request.selection {
             let options = selection.local();
             match request.kind {
-                kind::REMOTE_JOIN => local.add_sockets(&options, &request.rooms),
-                kind::REMOTE_LEAVE => local.del_sockets(&options, &request.rooms),
+                kind::REMOTE_JOIN => self.change_rooms(&options, &request.rooms, true),
+                kind::REMOTE_LEAVE => self.change_rooms(&options, &request.rooms, false),
                 _ => local.disconnect_sockets(&options, request.close),
             }
             return;

@@ -4,7 +4,10 @@
 //! sockets and tells the other servers through Redis: broadcasts (with rooms, `except`,
 //! volatile, local), broadcasts with acks gathered from every server, `fetch_sockets`,
 //! `sockets_join`, `sockets_leave`, `disconnect_sockets`, server-side emits (with acks),
-//! every room of the cluster, and how many servers there are.
+//! every room of the cluster, and how many servers there are. With connection state recovery
+//! on, sessions and the packets clients may miss are kept in Redis (a stream and a key per
+//! session), so a client recovers on any Tidings server of the cluster, even when its own
+//! server died.
 //!
 //! What travels over Redis is what Node's `@socket.io/redis-adapter` 8.x sends (its classic
 //! format, PROTOCOL.md in this crate's folder), so Tidings servers and Node servers with that
@@ -30,6 +33,8 @@ mod health;
 mod inbound;
 mod pending;
 mod publisher;
+mod record;
+mod recovery;
 mod subscriber;
 
 pub use adapter::RedisAdapter;

@@ -228,3 +228,40 @@ describe("recovery after a Tidings server is killed", { skip: redisMissing ?? fa
     }
   });
 });
+
+describe("recovery while Redis restarts", { skip: redisMissing ?? false }, () => {
+  const { cluster, clients } = useCluster([RECOVERING, RECOVERING], { transports: ["websocket"] });
+
+  it("a server's own deliveries go on through the outage, and recording resumes after", async () => {
+    const [a, b] = cluster.nodes;
+    const receiver = await clients.connect(a.url, "/");
+    const ticks = [];
+    const offsets = [];
+    receiver.on("tick", (n, offset) => {
+      ticks.push(n);
+      offsets.push(offset);
+    });
+    const count = 3_000;
+    receiver.emit("stream", { count, everyMs: 1 });
+    await lengthReaches(ticks, 300, "ticks");
+    await cluster.redis.restart();
+    await lengthReaches(ticks, count, "ticks");
+    assert.ok(ticks.every((n, i) => n === i + 1), "every tick once, in order");
+    assert.match(offsets[0], /^\d+-\d+$/, "recorded before the outage");
+
+    // Once the connections are back, broadcasts cross and are recorded again.
+    assert.deepEqual(await ack(receiver, "join", "feed"), [["feed"]]);
+    const sender = await clients.connect(b.url, "/");
+    const feed = new Inbox(receiver, "feed");
+    let sent = 0;
+    await eventually(
+      async () => {
+        const before = feed.received.length;
+        await ack(sender, "to-room", FEED, { n: ++sent });
+        const [, , offset] = (await feed.first(before + 1, { timeout: 300 })).at(-1);
+        assert.match(offset, /^\d+-\d+$/);
+      },
+      { timeout: 15_000 },
+    );
+  });
+});

@@ -6,12 +6,12 @@
 //! `socketioxide`, `node`, `limit`), `--only a,b` (a subset of the scenarios `echo`,
 //! `fanout`, `idle`, `polling`, for profiling one), `--no-pin` (no `taskset`).
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use tidings_bench::scenario::{self, Idle, Measure, Transport};
+use tidings_bench::scenario::{self, Idle, Measure, Target, Transport};
 use tidings_bench::server::Server;
+use tidings_bench::table::{self, Figure, Rows, higher, lower};
 
 /// A server under test.
 struct Peer {
@@ -33,17 +33,6 @@ struct Sizes {
     polling_receivers: usize,
     polling_rate: u32,
 }
-
-/// One figure of one scenario for one server: its value and how to show it.
-#[derive(Clone, Copy)]
-struct Figure {
-    value: f64,
-    /// Smaller is better (CPU, latency, memory) or larger (rates, delivered share).
-    lower_is_better: bool,
-    unit: &'static str,
-}
-
-type Rows = BTreeMap<(usize, String), BTreeMap<&'static str, Figure>>;
 
 fn main() -> std::io::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -107,7 +96,8 @@ fn main() -> std::io::Result<()> {
         };
         runtime.block_on(run_peer(peer, &sizes, pin, &run, &mut rows))?;
     }
-    print_table(&rows, &peers);
+    let columns: Vec<&str> = peers.iter().map(|peer| peer.name).collect();
+    table::print(&rows, &columns, "tidings");
     Ok(())
 }
 
@@ -198,7 +188,7 @@ async fn run_peer(
     for (i, &rate) in sizes.rates.iter().enumerate().filter(|_| run("fanout")) {
         let server = Server::start(&peer.command, pin).await?;
         let mut fan = scenario::fanout(
-            &server,
+            &Target::single(&server),
             Transport::WebSocket,
             sizes.receivers,
             rate,
@@ -286,7 +276,7 @@ async fn run_peer(
 
         let server = Server::start(&peer.command, pin).await?;
         let mut fan = scenario::fanout(
-            &server,
+            &Target::single(&server),
             Transport::Polling,
             sizes.polling_receivers,
             sizes.polling_rate,
@@ -318,22 +308,6 @@ async fn run_peer(
     Ok(())
 }
 
-fn lower(value: f64, unit: &'static str) -> Figure {
-    Figure {
-        value,
-        lower_is_better: true,
-        unit,
-    }
-}
-
-fn higher(value: f64, unit: &'static str) -> Figure {
-    Figure {
-        value,
-        lower_is_better: false,
-        unit,
-    }
-}
-
 fn report(scenario: &str, measure: &Measure) {
     eprintln!(
         "   {scenario}: {} units ({:.1}% of expected) in {:.2} s, server CPU {:.3} s",
@@ -342,62 +316,4 @@ fn report(scenario: &str, measure: &Measure) {
         measure.window.as_secs_f64(),
         measure.cpu.as_secs_f64(),
     );
-}
-
-fn format_value(figure: Figure) -> String {
-    let value = figure.value;
-    let number = if value >= 100.0 {
-        format!("{value:.0}")
-    } else if value >= 10.0 {
-        format!("{value:.1}")
-    } else {
-        format!("{value:.2}")
-    };
-    format!("{number} {}", figure.unit)
-}
-
-/// Prints the table as Markdown: a row per figure, a column per server, then the ratio of
-/// Tidings' figure to each other server's.
-fn print_table(rows: &Rows, peers: &[Peer]) {
-    let others: Vec<&str> = peers
-        .iter()
-        .map(|p| p.name)
-        .filter(|name| *name != "tidings")
-        .collect();
-    let mut header = String::from("| figure |");
-    let mut rule = String::from("| --- |");
-    for peer in peers {
-        header.push_str(&format!(" {} |", peer.name));
-        rule.push_str(" ---: |");
-    }
-    for other in &others {
-        header.push_str(&format!(" tidings / {other} |"));
-        rule.push_str(" ---: |");
-    }
-    println!("{header}\n{rule}");
-    for ((_, title), figures) in rows {
-        let mut line = format!("| {title} |");
-        for peer in peers {
-            match figures.get(peer.name) {
-                Some(figure) => line.push_str(&format!(" {} |", format_value(*figure))),
-                None => line.push_str(" – |"),
-            }
-        }
-        for other in &others {
-            match (figures.get("tidings"), figures.get(other)) {
-                (Some(ours), Some(theirs)) if theirs.value > 0.0 => {
-                    let ratio = ours.value / theirs.value;
-                    let better = if ours.lower_is_better {
-                        ratio <= 1.0
-                    } else {
-                        ratio >= 1.0
-                    };
-                    let mark = if better { "" } else { " (worse)" };
-                    line.push_str(&format!(" {ratio:.2}x{mark} |"));
-                }
-                _ => line.push_str(" – |"),
-            }
-        }
-        println!("{line}");
-    }
 }

@@ -6,6 +6,7 @@
 //! `docs/benchmarks.md` shows.
 
 pub mod process;
+pub mod redis;
 pub mod scenario;
 pub mod server;
 pub mod sio;

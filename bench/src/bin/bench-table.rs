@@ -1,14 +1,18 @@
-//! Runs every scenario against every server and prints the comparison table.
+//! Runs every scenario against every server and prints the comparison table, then Tidings'
+//! fan-out across two servers sharing a Redis beside one server, as a second table.
 //!
 //! `bench/run` builds everything and starts this pinned to core 1; each server runs pinned
-//! to core 0, a fresh one per scenario. Options: `--quick` (shorter windows, fewer
+//! to core 0, a fresh one per scenario (and for `fanout-redis`, both servers and their
+//! redis-server are on core 0 together). Options: `--quick` (shorter windows, fewer
 //! connections: a smoke test, not a measurement), `--servers a,b` (a subset of `tidings`,
 //! `socketioxide`, `node`, `limit`), `--only a,b` (a subset of the scenarios `echo`,
-//! `fanout`, `idle`, `polling`, for profiling one), `--no-pin` (no `taskset`).
+//! `fanout`, `fanout-redis`, `idle`, `polling`, for profiling one), `--no-pin` (no
+//! `taskset`).
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use tidings_bench::redis::Redis;
 use tidings_bench::scenario::{self, Idle, Measure, Target, Transport};
 use tidings_bench::server::Server;
 use tidings_bench::table::{self, Figure, Rows, higher, lower};
@@ -19,6 +23,8 @@ struct Peer {
     command: Vec<String>,
     /// Whether it serves long-polling.
     polling: bool,
+    /// Whether it joins the cluster of the Redis at `REDIS_URL`.
+    redis: bool,
 }
 
 /// The sizes of one run.
@@ -86,18 +92,36 @@ fn main() -> std::io::Result<()> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    let mut rows = Rows::new();
+    let run = |name: &str| {
+        scenarios
+            .as_ref()
+            .is_none_or(|s| s.iter().any(|n| n == name))
+    };
+    let (mut rows, mut redis_rows) = (Rows::new(), Rows::new());
     for peer in &peers {
         eprintln!("== {}", peer.name);
-        let run = |name: &str| {
-            scenarios
-                .as_ref()
-                .is_none_or(|s| s.iter().any(|n| n == name))
-        };
         runtime.block_on(run_peer(peer, &sizes, pin, &run, &mut rows))?;
+        if peer.redis && run("fanout-redis") {
+            runtime.block_on(run_redis_fanout(peer, &sizes, pin, &mut redis_rows))?;
+        }
     }
-    let columns: Vec<&str> = peers.iter().map(|peer| peer.name).collect();
-    table::print(&rows, &columns, "tidings");
+    if !rows.is_empty() {
+        let columns: Vec<&str> = peers.iter().map(|peer| peer.name).collect();
+        table::print(&rows, &columns, "tidings");
+    }
+    if !redis_rows.is_empty() {
+        let pinned = if pin {
+            " (the servers and redis-server share core 0)"
+        } else {
+            ""
+        };
+        println!(
+            "\nTidings' fan-out through Redis: the receivers split evenly over two servers \
+             sharing one redis-server, the sender on the first, against all on one \
+             server{pinned}:\n"
+        );
+        table::print(&redis_rows, &[ONE_NODE, TWO_NODES], TWO_NODES);
+    }
     Ok(())
 }
 
@@ -109,6 +133,7 @@ fn peers(root: &Path) -> Vec<Peer> {
             name: "tidings",
             command: vec![path(release.join("bench-server"))],
             polling: true,
+            redis: true,
         },
         Peer {
             name: "socketioxide",
@@ -116,6 +141,7 @@ fn peers(root: &Path) -> Vec<Peer> {
                 root.join("bench/peers/socketioxide/target/release/socketioxide-bench"),
             )],
             polling: true,
+            redis: false,
         },
         Peer {
             name: "node",
@@ -124,11 +150,13 @@ fn peers(root: &Path) -> Vec<Peer> {
                 path(root.join("bench/peers/node/server.mjs")),
             ],
             polling: true,
+            redis: false,
         },
         Peer {
             name: "limit",
             command: vec![path(release.join("limit-server"))],
             polling: false,
+            redis: false,
         },
     ]
 }
@@ -304,6 +332,95 @@ async fn run_peer(
             format!("{title}: p99 latency"),
             lower(ms(fan.latencies.percentile(99.0)), "ms"),
         );
+    }
+    Ok(())
+}
+
+/// The columns of the fan-out through Redis.
+const ONE_NODE: &str = "1 server";
+const TWO_NODES: &str = "2 servers + redis";
+
+/// At each fan-out rate: all receivers on one server, then the receivers split over two
+/// servers sharing a fresh redis-server, the sender on the first. The CPU counted is that of
+/// every process: both servers and redis-server.
+async fn run_redis_fanout(
+    peer: &Peer,
+    sizes: &Sizes,
+    pin: bool,
+    rows: &mut Rows,
+) -> std::io::Result<()> {
+    let ns_per_delivery =
+        |m: &Measure, cpu: Duration| cpu.as_secs_f64() * 1e9 / m.units.max(1) as f64;
+    let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    for (i, &rate) in sizes.rates.iter().enumerate() {
+        let server = Server::start(&peer.command, pin).await?;
+        let one = scenario::fanout(
+            &Target::single(&server),
+            Transport::WebSocket,
+            sizes.receivers,
+            rate,
+            sizes.window,
+        )
+        .await?;
+        server.stop().await;
+        report("fan-out, 1 server", &one);
+
+        let redis = Redis::start(pin).await?;
+        let env = [("REDIS_URL", redis.url())];
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let a = Server::start_with_env(&peer.command, pin, &env).await?;
+        let b = Server::start_with_env(&peer.command, pin, &env).await?;
+        let target = Target {
+            nodes: vec![a.addr, b.addr],
+            processes: vec![a.process, b.process, redis.process],
+        };
+        let two = scenario::fanout(
+            &target,
+            Transport::WebSocket,
+            sizes.receivers,
+            rate,
+            sizes.window,
+        )
+        .await?;
+        a.stop().await;
+        b.stop().await;
+        redis.stop().await;
+        report("fan-out, 2 servers + redis", &two);
+
+        let title = format!("fan-out, {} receivers x {rate} msgs/s", sizes.receivers);
+        let order = 10 * i;
+        for (column, mut fan) in [(ONE_NODE, one), (TWO_NODES, two)] {
+            let mut add = |n: usize, row: &str, figure: Figure| {
+                rows.entry((order + n, format!("{title}: {row}")))
+                    .or_default()
+                    .insert(column, figure);
+            };
+            add(0, "delivered", higher(fan.delivered(), "%"));
+            add(1, "deliveries/s", higher(fan.rate(), "/s"));
+            add(
+                2,
+                "CPU per delivery, all processes",
+                lower(ns_per_delivery(&fan, fan.cpu), "ns"),
+            );
+            let parts = ["the sender's server", "the other server", "redis-server"];
+            for (n, (part, cpu)) in parts.iter().zip(&fan.cpu_by_process).enumerate() {
+                add(
+                    3 + n,
+                    &format!("CPU per delivery, {part}"),
+                    lower(ns_per_delivery(&fan, *cpu), "ns"),
+                );
+            }
+            add(
+                6,
+                "p50 latency",
+                lower(ms(fan.latencies.percentile(50.0)), "ms"),
+            );
+            add(
+                7,
+                "p99 latency",
+                lower(ms(fan.latencies.percentile(99.0)), "ms"),
+            );
+        }
     }
     Ok(())
 }

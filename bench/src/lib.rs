@@ -5,8 +5,11 @@
 //! `bench-table` runs every scenario against every server and prints the table that
 //! `docs/benchmarks.md` shows.
 
+pub mod process;
+pub mod redis;
 pub mod scenario;
 pub mod server;
 pub mod sio;
 pub mod stats;
+pub mod table;
 pub mod ws;

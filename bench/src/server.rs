@@ -1,5 +1,4 @@
-//! A server under test: started pinned to core 0, and its CPU time and memory read from
-//! `/proc`.
+//! A server under test: started pinned to core 0, with its CPU time and memory.
 
 use std::io;
 use std::net::SocketAddr;
@@ -7,16 +6,16 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, ChildStdout, Command};
+use tokio::process::{Child, ChildStdout};
 
-/// Clock ticks per second of `/proc/<pid>/stat` times (`getconf CLK_TCK`; 100 on Linux).
-const TICKS_PER_SECOND: u64 = 100;
+use crate::process::{Process, on_core_0};
 
 /// A running server.
 #[derive(Debug)]
 pub struct Server {
     child: Child,
-    pid: u32,
+    /// Its process, for its CPU time and memory.
+    pub process: Process,
     /// Where it listens.
     pub addr: SocketAddr,
     /// Kept open: a server writing to a closed pipe would die.
@@ -30,21 +29,25 @@ impl Server {
     /// # Errors
     /// When it cannot start, or exits or stays silent for 20 seconds.
     pub async fn start(command: &[String], pin: bool) -> io::Result<Server> {
-        let mut cmd = if pin {
-            let mut cmd = Command::new("taskset");
-            cmd.arg("-c").arg("0").args(command);
-            cmd
-        } else {
-            let mut cmd = Command::new(&command[0]);
-            cmd.args(&command[1..]);
-            cmd
-        };
-        let mut child = cmd
+        Server::start_with_env(command, pin, &[]).await
+    }
+
+    /// Starts `command` as [`start`](Self::start) does, with the environment variables `env`
+    /// set too (`REDIS_URL`, say).
+    ///
+    /// # Errors
+    /// When it cannot start, or exits or stays silent for 20 seconds.
+    pub async fn start_with_env(
+        command: &[String],
+        pin: bool,
+        env: &[(&str, &str)],
+    ) -> io::Result<Server> {
+        let mut child = on_core_0(command, pin)
             .env("PORT", "0")
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
-            .kill_on_drop(true)
             .spawn()?;
         let pid = child
             .id()
@@ -68,7 +71,7 @@ impl Server {
         .map_err(|_| io::Error::other(format!("{command:?} did not say where it listens")))??;
         Ok(Server {
             child,
-            pid,
+            process: Process::new(pid),
             addr: SocketAddr::from(([127, 0, 0, 1], port)),
             _stdout: stdout,
         })
@@ -76,30 +79,12 @@ impl Server {
 
     /// The CPU time the server has used (user and system).
     pub fn cpu(&self) -> Duration {
-        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid)).unwrap_or_default();
-        // The fields after the command name (which may hold spaces) start at state, field 3.
-        let fields: Vec<&str> = stat
-            .rsplit_once(')')
-            .map(|(_, rest)| rest.split_whitespace().collect())
-            .unwrap_or_default();
-        let field = |n: usize| {
-            fields
-                .get(n - 3)
-                .and_then(|v| v.parse::<u64>().ok())
-                .unwrap_or(0)
-        };
-        let ticks = field(14) + field(15);
-        Duration::from_millis(ticks * 1000 / TICKS_PER_SECOND)
+        self.process.cpu()
     }
 
     /// The server's resident memory, in bytes.
     pub fn rss(&self) -> u64 {
-        std::fs::read_to_string(format!("/proc/{}/status", self.pid))
-            .unwrap_or_default()
-            .lines()
-            .find_map(|line| line.strip_prefix("VmRSS:"))
-            .and_then(|kb| kb.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-            .map_or(0, |kb| kb * 1024)
+        self.process.rss()
     }
 
     /// Stops the server.

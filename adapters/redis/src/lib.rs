@@ -26,6 +26,9 @@
 //! ```
 
 mod adapter;
+#[cfg(feature = "bench")]
+#[doc(hidden)]
+pub mod bench;
 mod channels;
 mod cluster;
 mod codec;

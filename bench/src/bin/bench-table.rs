@@ -1,17 +1,21 @@
-//! Runs every scenario against every server and prints the comparison table.
+//! Runs every scenario against every server and prints the comparison table, then Tidings'
+//! fan-out across two servers sharing a Redis beside one server, as a second table.
 //!
 //! `bench/run` builds everything and starts this pinned to core 1; each server runs pinned
-//! to core 0, a fresh one per scenario. Options: `--quick` (shorter windows, fewer
+//! to core 0, a fresh one per scenario (and for `fanout-redis`, both servers and their
+//! redis-server are on core 0 together). Options: `--quick` (shorter windows, fewer
 //! connections: a smoke test, not a measurement), `--servers a,b` (a subset of `tidings`,
 //! `socketioxide`, `node`, `limit`), `--only a,b` (a subset of the scenarios `echo`,
-//! `fanout`, `idle`, `polling`, for profiling one), `--no-pin` (no `taskset`).
+//! `fanout`, `fanout-redis`, `idle`, `polling`, for profiling one), `--no-pin` (no
+//! `taskset`).
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use tidings_bench::scenario::{self, Idle, Measure, Transport};
+use tidings_bench::redis::Redis;
+use tidings_bench::scenario::{self, Idle, Measure, Target, Transport};
 use tidings_bench::server::Server;
+use tidings_bench::table::{self, Figure, Rows, higher, lower};
 
 /// A server under test.
 struct Peer {
@@ -19,6 +23,8 @@ struct Peer {
     command: Vec<String>,
     /// Whether it serves long-polling.
     polling: bool,
+    /// Whether it joins the cluster of the Redis at `REDIS_URL`.
+    redis: bool,
 }
 
 /// The sizes of one run.
@@ -33,17 +39,6 @@ struct Sizes {
     polling_receivers: usize,
     polling_rate: u32,
 }
-
-/// One figure of one scenario for one server: its value and how to show it.
-#[derive(Clone, Copy)]
-struct Figure {
-    value: f64,
-    /// Smaller is better (CPU, latency, memory) or larger (rates, delivered share).
-    lower_is_better: bool,
-    unit: &'static str,
-}
-
-type Rows = BTreeMap<(usize, String), BTreeMap<&'static str, Figure>>;
 
 fn main() -> std::io::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -97,17 +92,36 @@ fn main() -> std::io::Result<()> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    let mut rows = Rows::new();
+    let run = |name: &str| {
+        scenarios
+            .as_ref()
+            .is_none_or(|s| s.iter().any(|n| n == name))
+    };
+    let (mut rows, mut redis_rows) = (Rows::new(), Rows::new());
     for peer in &peers {
         eprintln!("== {}", peer.name);
-        let run = |name: &str| {
-            scenarios
-                .as_ref()
-                .is_none_or(|s| s.iter().any(|n| n == name))
-        };
         runtime.block_on(run_peer(peer, &sizes, pin, &run, &mut rows))?;
+        if peer.redis && run("fanout-redis") {
+            runtime.block_on(run_redis_fanout(peer, &sizes, pin, &mut redis_rows))?;
+        }
     }
-    print_table(&rows, &peers);
+    if !rows.is_empty() {
+        let columns: Vec<&str> = peers.iter().map(|peer| peer.name).collect();
+        table::print(&rows, &columns, "tidings");
+    }
+    if !redis_rows.is_empty() {
+        let pinned = if pin {
+            " (the servers and redis-server share core 0)"
+        } else {
+            ""
+        };
+        println!(
+            "\nTidings' fan-out through Redis: the receivers split evenly over two servers \
+             sharing one redis-server, the sender on the first, against all on one \
+             server{pinned}:\n"
+        );
+        table::print(&redis_rows, &[ONE_NODE, TWO_NODES], TWO_NODES);
+    }
     Ok(())
 }
 
@@ -119,6 +133,7 @@ fn peers(root: &Path) -> Vec<Peer> {
             name: "tidings",
             command: vec![path(release.join("bench-server"))],
             polling: true,
+            redis: true,
         },
         Peer {
             name: "socketioxide",
@@ -126,6 +141,7 @@ fn peers(root: &Path) -> Vec<Peer> {
                 root.join("bench/peers/socketioxide/target/release/socketioxide-bench"),
             )],
             polling: true,
+            redis: false,
         },
         Peer {
             name: "node",
@@ -134,11 +150,13 @@ fn peers(root: &Path) -> Vec<Peer> {
                 path(root.join("bench/peers/node/server.mjs")),
             ],
             polling: true,
+            redis: false,
         },
         Peer {
             name: "limit",
             command: vec![path(release.join("limit-server"))],
             polling: false,
+            redis: false,
         },
     ]
 }
@@ -198,7 +216,7 @@ async fn run_peer(
     for (i, &rate) in sizes.rates.iter().enumerate().filter(|_| run("fanout")) {
         let server = Server::start(&peer.command, pin).await?;
         let mut fan = scenario::fanout(
-            &server,
+            &Target::single(&server),
             Transport::WebSocket,
             sizes.receivers,
             rate,
@@ -286,7 +304,7 @@ async fn run_peer(
 
         let server = Server::start(&peer.command, pin).await?;
         let mut fan = scenario::fanout(
-            &server,
+            &Target::single(&server),
             Transport::Polling,
             sizes.polling_receivers,
             sizes.polling_rate,
@@ -318,20 +336,93 @@ async fn run_peer(
     Ok(())
 }
 
-fn lower(value: f64, unit: &'static str) -> Figure {
-    Figure {
-        value,
-        lower_is_better: true,
-        unit,
-    }
-}
+/// The columns of the fan-out through Redis.
+const ONE_NODE: &str = "1 server";
+const TWO_NODES: &str = "2 servers + redis";
 
-fn higher(value: f64, unit: &'static str) -> Figure {
-    Figure {
-        value,
-        lower_is_better: false,
-        unit,
+/// At each fan-out rate: all receivers on one server, then the receivers split over two
+/// servers sharing a fresh redis-server, the sender on the first. The CPU counted is that of
+/// every process: both servers and redis-server.
+async fn run_redis_fanout(
+    peer: &Peer,
+    sizes: &Sizes,
+    pin: bool,
+    rows: &mut Rows,
+) -> std::io::Result<()> {
+    let ns_per_delivery =
+        |m: &Measure, cpu: Duration| cpu.as_secs_f64() * 1e9 / m.units.max(1) as f64;
+    let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    for (i, &rate) in sizes.rates.iter().enumerate() {
+        let server = Server::start(&peer.command, pin).await?;
+        let one = scenario::fanout(
+            &Target::single(&server),
+            Transport::WebSocket,
+            sizes.receivers,
+            rate,
+            sizes.window,
+        )
+        .await?;
+        server.stop().await;
+        report("fan-out, 1 server", &one);
+
+        let redis = Redis::start(pin).await?;
+        let env = [("REDIS_URL", redis.url())];
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let a = Server::start_with_env(&peer.command, pin, &env).await?;
+        let b = Server::start_with_env(&peer.command, pin, &env).await?;
+        let target = Target {
+            nodes: vec![a.addr, b.addr],
+            processes: vec![a.process, b.process, redis.process],
+        };
+        let two = scenario::fanout(
+            &target,
+            Transport::WebSocket,
+            sizes.receivers,
+            rate,
+            sizes.window,
+        )
+        .await?;
+        a.stop().await;
+        b.stop().await;
+        redis.stop().await;
+        report("fan-out, 2 servers + redis", &two);
+
+        let title = format!("fan-out, {} receivers x {rate} msgs/s", sizes.receivers);
+        let order = 10 * i;
+        for (column, mut fan) in [(ONE_NODE, one), (TWO_NODES, two)] {
+            let mut add = |n: usize, row: &str, figure: Figure| {
+                rows.entry((order + n, format!("{title}: {row}")))
+                    .or_default()
+                    .insert(column, figure);
+            };
+            add(0, "delivered", higher(fan.delivered(), "%"));
+            add(1, "deliveries/s", higher(fan.rate(), "/s"));
+            add(
+                2,
+                "CPU per delivery, all processes",
+                lower(ns_per_delivery(&fan, fan.cpu), "ns"),
+            );
+            let parts = ["the sender's server", "the other server", "redis-server"];
+            for (n, (part, cpu)) in parts.iter().zip(&fan.cpu_by_process).enumerate() {
+                add(
+                    3 + n,
+                    &format!("CPU per delivery, {part}"),
+                    lower(ns_per_delivery(&fan, *cpu), "ns"),
+                );
+            }
+            add(
+                6,
+                "p50 latency",
+                lower(ms(fan.latencies.percentile(50.0)), "ms"),
+            );
+            add(
+                7,
+                "p99 latency",
+                lower(ms(fan.latencies.percentile(99.0)), "ms"),
+            );
+        }
     }
+    Ok(())
 }
 
 fn report(scenario: &str, measure: &Measure) {
@@ -342,62 +433,4 @@ fn report(scenario: &str, measure: &Measure) {
         measure.window.as_secs_f64(),
         measure.cpu.as_secs_f64(),
     );
-}
-
-fn format_value(figure: Figure) -> String {
-    let value = figure.value;
-    let number = if value >= 100.0 {
-        format!("{value:.0}")
-    } else if value >= 10.0 {
-        format!("{value:.1}")
-    } else {
-        format!("{value:.2}")
-    };
-    format!("{number} {}", figure.unit)
-}
-
-/// Prints the table as Markdown: a row per figure, a column per server, then the ratio of
-/// Tidings' figure to each other server's.
-fn print_table(rows: &Rows, peers: &[Peer]) {
-    let others: Vec<&str> = peers
-        .iter()
-        .map(|p| p.name)
-        .filter(|name| *name != "tidings")
-        .collect();
-    let mut header = String::from("| figure |");
-    let mut rule = String::from("| --- |");
-    for peer in peers {
-        header.push_str(&format!(" {} |", peer.name));
-        rule.push_str(" ---: |");
-    }
-    for other in &others {
-        header.push_str(&format!(" tidings / {other} |"));
-        rule.push_str(" ---: |");
-    }
-    println!("{header}\n{rule}");
-    for ((_, title), figures) in rows {
-        let mut line = format!("| {title} |");
-        for peer in peers {
-            match figures.get(peer.name) {
-                Some(figure) => line.push_str(&format!(" {} |", format_value(*figure))),
-                None => line.push_str(" – |"),
-            }
-        }
-        for other in &others {
-            match (figures.get("tidings"), figures.get(other)) {
-                (Some(ours), Some(theirs)) if theirs.value > 0.0 => {
-                    let ratio = ours.value / theirs.value;
-                    let better = if ours.lower_is_better {
-                        ratio <= 1.0
-                    } else {
-                        ratio >= 1.0
-                    };
-                    let mark = if better { "" } else { " (worse)" };
-                    line.push_str(&format!(" {ratio:.2}x{mark} |"));
-                }
-                _ => line.push_str(" – |"),
-            }
-        }
-        println!("{line}");
-    }
 }

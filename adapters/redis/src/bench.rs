@@ -15,7 +15,7 @@ pub fn encode_broadcast(
     packet: &BroadcastPacket,
     options: &BroadcastOptions,
 ) -> Vec<u8> {
-    codec::encode_broadcast(uid, namespace, &Event::of(packet), options)
+    codec::encode_broadcast(uid, namespace, &Event::of(packet), options, None)
 }
 
 /// What a receiving server makes of `message` before it hands it to its own sockets: the

@@ -179,7 +179,7 @@ describe("three Tidings nodes behind nginx", { skip }, () => {
   });
 });
 
-describe("a node of three behind nginx is killed", { skip }, () => {
+describe("a node of three behind nginx goes away", { skip }, () => {
   const clients = new Clients();
   let bed;
   // Each test kills a node: each gets a cluster of its own.
@@ -247,6 +247,25 @@ describe("a node of three behind nginx is killed", { skip }, () => {
     }
     await eventually(async () => assert.deepEqual(await ack(sender, "server-count"), [2]));
     assert.deepEqual(drops, [], "no session was lost after the move");
+  });
+
+  it("while a node shuts down, nginx sends its new clients to another node", async () => {
+    bed = await startBed();
+    const { cluster, nginx, addresses } = bed;
+    const b = cluster.nodes[1];
+    // A long-polling session that never polls again holds B in its graceful shutdown (until
+    // the session times out, 3.3 s later).
+    const handshake = () => fetch(`${b.url}/socket.io/?EIO=4&transport=polling`);
+    assert.equal((await handshake()).status, 200);
+    process.kill(b.pid, "SIGTERM");
+    await eventually(async () => assert.equal((await handshake()).status, 503));
+
+    const from = fromAddress(addresses.get(b.name));
+    for (const transports of Object.values(MODES)) {
+      const socket = await clients.connect(nginx.url, "/", { transports, ...from });
+      const [{ node }] = await ack(socket, "node");
+      assert.notEqual(node, b.name, `a ${transports} client`);
+    }
   });
 
   // Cluster-wide connection state recovery: the surviving nodes keep what was broadcast to

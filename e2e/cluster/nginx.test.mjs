@@ -182,7 +182,7 @@ describe("three Tidings nodes behind nginx", { skip }, () => {
 describe("a node of three behind nginx goes away", { skip }, () => {
   const clients = new Clients();
   let bed;
-  // Each test kills a node: each gets a cluster of its own.
+  // Each test stops a node: each gets a cluster of its own.
   afterEach(async () => {
     clients.closeAll();
     await bed?.stop();

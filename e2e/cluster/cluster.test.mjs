@@ -1,7 +1,8 @@
 // Clusters of servers on one redis-server, a socket.io-client on each server: what one server
 // asks reaches the others through Redis. Three Tidings servers; a Tidings server and a Node
 // socket.io server with @socket.io/redis-adapter, each asking the other; and two Node servers,
-// which shows the harness itself agrees with Node.
+// which shows the harness itself agrees with Node. Every case checks the clients of every
+// server of the cluster: the first server asks, all the others answer.
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { Inbox, ack, nextEvent } from "../lib/socketio.mjs";
@@ -24,6 +25,13 @@ for (const [title, kinds] of Object.entries(CLUSTERS)) describe(title, { skip: r
   /** A client connected to node `i` (0 is A, 1 is B). */
   const connectTo = (i, options = {}) => clients.connect(cluster.nodes[i].url, "/", options);
 
+  /** A client connected to each node, in the nodes' order; `options(i)` for node `i`'s. */
+  const connectAll = (options = () => ({})) =>
+    Promise.all(cluster.nodes.map((_, i) => connectTo(i, options(i))));
+
+  /** The ids of `sockets`, sorted (as `fetch-sockets` lists them). */
+  const idsOf = (sockets) => sockets.map((socket) => socket.id).sort();
+
   it("each node says who it is, and counts the servers", async () => {
     const count = kinds.length;
     for (const [i, node] of cluster.nodes.entries()) {
@@ -45,7 +53,7 @@ for (const [title, kinds] of Object.entries(CLUSTERS)) describe(title, { skip: r
   });
 
   it("a broadcast to a room reaches the room's clients on every other node", async () => {
-    const [a, ...others] = await Promise.all(cluster.nodes.map((_, i) => connectTo(i)));
+    const [a, ...others] = await connectAll();
     for (const other of others) assert.deepEqual(await ack(other, "join", "news-room"), [["news-room"]]);
     const tap = await psubscribe(cluster.redis.port, "socket.io#/#*");
     try {
@@ -62,130 +70,158 @@ for (const [title, kinds] of Object.entries(CLUSTERS)) describe(title, { skip: r
     }
   });
 
-  it("fetch-sockets on one node lists the other node's sockets with their data", async () => {
-    const a = await connectTo(0);
-    const b = await connectTo(1, { auth: { user: "b" }, query: { color: "blue" } });
-    assert.deepEqual(await ack(b, "set-data", { user: "b", n: 1 }), ["ok"]);
-    assert.deepEqual(await ack(b, "join", "fetched"), [["fetched"]]);
+  it("fetch-sockets on one node lists the other nodes' sockets with their data", async () => {
+    const user = (i) => `user-${i}`;
+    const [a, ...others] = await connectAll((i) =>
+      i === 0 ? {} : { auth: { user: user(i) }, query: { color: `color-${i}` } },
+    );
+    for (const [j, other] of others.entries()) {
+      assert.deepEqual(await ack(other, "set-data", { user: user(j + 1), n: j + 1 }), ["ok"]);
+      assert.deepEqual(await ack(other, "join", "fetched"), [["fetched"]]);
+    }
 
-    const [[found]] = await ack(a, "fetch-sockets", { to: ["fetched"] });
-    assert.equal(found.id, b.id);
-    assert.deepEqual(found.rooms, ["fetched"]);
-    assert.deepEqual(found.data, { user: "b", n: 1 });
-    assert.deepEqual(found.handshake.auth, { user: "b" });
-    assert.equal(found.handshake.query.color, "blue");
+    const [found] = await ack(a, "fetch-sockets", { to: ["fetched"] });
+    assert.deepEqual(
+      found.map((s) => s.id),
+      idsOf(others),
+    );
+    for (const [j, other] of others.entries()) {
+      const i = j + 1;
+      const socket = found.find((s) => s.id === other.id);
+      assert.deepEqual(socket.rooms, ["fetched"]);
+      assert.deepEqual(socket.data, { user: user(i), n: i });
+      assert.deepEqual(socket.handshake.auth, { user: user(i) });
+      assert.equal(socket.handshake.query.color, `color-${i}`);
+    }
 
     const [all] = await ack(a, "fetch-sockets", {});
     assert.deepEqual(
       all.map((s) => s.id),
-      [a.id, b.id].sort(),
+      idsOf([a, ...others]),
     );
-    const [others] = await ack(a, "fetch-sockets", { except: ["fetched"] });
+    const [rest] = await ack(a, "fetch-sockets", { except: ["fetched"] });
     assert.deepEqual(
-      others.map((s) => s.id),
+      rest.map((s) => s.id),
       [a.id],
     );
   });
 
-  it("all-rooms on one node includes a room joined on the other", async () => {
-    const [a, b] = await Promise.all([connectTo(0), connectTo(1)]);
-    await ack(b, "join", ["only-on-b", "also-on-b"]);
-    await ack(a, "join", "on-a");
-    assert.deepEqual(await ack(a, "all-rooms"), [["also-on-b", "on-a", "only-on-b"]]);
+  it("all-rooms on each node includes the rooms joined on every node", async () => {
+    const sockets = await connectAll();
+    const rooms = [];
+    for (const [i, socket] of sockets.entries()) {
+      const own = [`on-${i}`, `also-on-${i}`];
+      await ack(socket, "join", own);
+      rooms.push(...own);
+    }
+    rooms.sort();
+    for (const socket of sockets) assert.deepEqual(await ack(socket, "all-rooms"), [rooms]);
   });
 
-  it("server-side-emit reaches the other node, and its ack comes back", async () => {
-    const [a, b] = await Promise.all([connectTo(0), connectTo(1)]);
+  it("server-side-emit reaches every other node, and their acks come back", async () => {
+    const [a, ...others] = await connectAll();
     assert.deepEqual(await ack(a, "server-side-emit", { event: "ping", data: { x: 1 } }), ["ok"]);
     // One reply from every other server, in the order they came.
     const [error, replies] = await ack(a, "server-side-emit", { event: "ping-ack", data: "q", timeout: 2000 });
     assert.equal(error, null);
     replies.sort(([x], [y]) => x.node.localeCompare(y.node));
-    const others = cluster.nodes.slice(1).map(({ name }) => [{ node: name, event: "ping-ack", args: ["q"] }]);
-    assert.deepEqual(replies, others);
+    const expected = cluster.nodes
+      .slice(1)
+      .map(({ name }) => [{ node: name, event: "ping-ack", args: ["q"] }]);
+    assert.deepEqual(replies, expected);
     assert.deepEqual(await ack(a, "server-side-emit", { event: "no data" }), ["ok"]);
     await ack(a, "server-side-emit", { event: "fence", timeout: 2000 });
-    // Both went through A's one Redis connection in order, so B has both by now.
-    assert.deepEqual(await ack(b, "server-side-received"), [
-      [
-        { event: "ping", args: [{ x: 1 }] },
-        { event: "ping-ack", args: ["q"] },
-        { event: "no data", args: [] },
-        { event: "fence", args: [] },
-      ],
-    ]);
+    // They all went through A's one Redis connection in order, and every other node answered
+    // the fence, so each has them all by now.
+    for (const other of others) {
+      assert.deepEqual(await ack(other, "server-side-received"), [
+        [
+          { event: "ping", args: [{ x: 1 }] },
+          { event: "ping-ack", args: ["q"] },
+          { event: "no data", args: [] },
+          { event: "fence", args: [] },
+        ],
+      ]);
+    }
     assert.deepEqual(await ack(a, "server-side-received"), [[]], "no node gets its own");
   });
 
-  it("sockets-join and sockets-leave on one node move a socket of the other", async () => {
-    const [a, b] = await Promise.all([connectTo(0), connectTo(1)]);
-    assert.deepEqual(await ack(a, "sockets-join", { to: [b.id] }, ["moved", "moved-too"]), ["ok"]);
-    // The fetch follows the join on A's Redis connection, so B has moved when it answers.
-    const [[fetched]] = await ack(a, "fetch-sockets", { to: [b.id] });
-    assert.deepEqual(fetched.rooms, ["moved", "moved-too"]);
-    assert.deepEqual(await ack(b, "join", []), [["moved", "moved-too"]]);
+  it("sockets-join and sockets-leave on one node move sockets of every other node", async () => {
+    const [a, ...others] = await connectAll();
+    const ids = others.map((other) => other.id);
+    assert.deepEqual(await ack(a, "sockets-join", { to: ids }, ["moved", "moved-too"]), ["ok"]);
+    // The fetch follows the join on A's Redis connection, so every node has moved its socket
+    // when it answers.
+    const [fetched] = await ack(a, "fetch-sockets", { to: ids });
+    assert.deepEqual(
+      fetched.map((s) => [s.id, s.rooms]),
+      idsOf(others).map((id) => [id, ["moved", "moved-too"]]),
+    );
+    for (const other of others) assert.deepEqual(await ack(other, "join", []), [["moved", "moved-too"]]);
 
     assert.deepEqual(await ack(a, "sockets-leave", { to: ["moved"] }, "moved"), ["ok"]);
     await ack(a, "fetch-sockets", {});
-    assert.deepEqual(await ack(b, "join", []), [["moved-too"]]);
+    for (const other of others) assert.deepEqual(await ack(other, "join", []), [["moved-too"]]);
   });
 
-  it("broadcast-with-ack on one node collects the acks of the other node's clients", async () => {
-    const a = await connectTo(0);
-    const [answering, silent] = await Promise.all([connectTo(1), connectTo(1)]);
-    new Inbox(answering, "ask", { reply: ([, data]) => [`answer to ${data}`] });
-    await Promise.all([ack(answering, "join", "askers"), ack(a, "join", "askers")]);
+  it("broadcast-with-ack on one node collects the acks of every other node's clients", async () => {
+    const [a, ...answering] = await connectAll();
+    for (const socket of answering) {
+      new Inbox(socket, "ask", { reply: ([, data]) => [`answer to ${data}`] });
+    }
+    await Promise.all([a, ...answering].map((socket) => ack(socket, "join", "askers")));
     const target = { to: ["askers"], event: "ask", timeout: 2000 };
-    assert.deepEqual(await ack(a, "broadcast-with-ack", target, "q1"), [
-      null,
-      [["answer to q1"]],
-    ]);
+    const answers = (q) => answering.map(() => [`answer to ${q}`]);
+    assert.deepEqual(await ack(a, "broadcast-with-ack", target, "q1"), [null, answers("q1")]);
 
-    // A recipient that never acks: the others' acks come with the timeout.
+    // A recipient that never acks, on the last node: the others' acks come with the timeout.
+    const silent = await connectTo(cluster.nodes.length - 1);
     new Inbox(silent, "ask");
     await ack(silent, "join", "askers");
     assert.deepEqual(await ack(a, "broadcast-with-ack", { ...target, timeout: 300 }, "q2"), [
       { message: "timeout", missing: 1 },
-      [["answer to q2"]],
+      answers("q2"),
     ]);
   });
 
-  it("disconnect-sockets on one node disconnects a client of the other", async () => {
-    const [a, b] = await Promise.all([connectTo(0), connectTo(1)]);
-    const gone = nextEvent(b, "disconnect");
-    assert.deepEqual(await ack(a, "disconnect-sockets", { to: [b.id] }, false), ["ok"]);
-    assert.deepEqual(await gone, ["io server disconnect", undefined]);
+  it("disconnect-sockets on one node disconnects clients of every other node", async () => {
+    const [a, ...others] = await connectAll();
+    const gone = others.map((other) => nextEvent(other, "disconnect"));
+    const to = others.map((other) => other.id);
+    assert.deepEqual(await ack(a, "disconnect-sockets", { to }, false), ["ok"]);
+    for (const reason of gone) assert.deepEqual(await reason, ["io server disconnect", undefined]);
     assert.deepEqual(await ack(a, "echo", "still here"), ["still here"]);
   });
 
   it("broadcasts cross again once Redis was killed and restarted", async () => {
-    const [a, b] = await Promise.all([connectTo(0), connectTo(1)]);
-    await ack(b, "join", "after-restart");
+    const sockets = await connectAll();
+    const [a, ...others] = sockets;
+    await Promise.all(others.map((other) => ack(other, "join", "after-restart")));
     const before = cluster.redis.pid;
     await cluster.redis.restart();
     assert.notEqual(cluster.redis.pid, before);
 
     // The Redis clients reconnect and subscribe again by themselves, in their own time.
-    const news = new Inbox(b, "news");
+    const inboxes = others.map((other) => new Inbox(other, "news"));
     let sent = 0;
     await eventually(
       async () => {
         await ack(a, "to-room", { to: ["after-restart"], event: "news" }, ++sent);
-        await news.first(1, { timeout: 300 });
+        await Promise.all(inboxes.map((news) => news.first(1, { timeout: 300 })));
       },
       { timeout: 15_000 },
     );
     assert.deepEqual(await ack(a, "server-count"), [kinds.length]);
-    const [sockets] = await ack(a, "fetch-sockets", { to: ["after-restart"] });
+    const [found] = await ack(a, "fetch-sockets", { to: ["after-restart"] });
     assert.deepEqual(
-      sockets.map((s) => s.id),
-      [b.id],
+      found.map((s) => s.id),
+      idsOf(others),
     );
 
     // A Tidings server told the app of the outage, and that it is over.
     for (const [i, kind] of kinds.entries()) {
       if (kind !== "tidings") continue;
-      const socket = i === 0 ? a : i === 1 ? b : await connectTo(i);
+      const socket = sockets[i];
       const [states] = await eventually(async () => {
         const answer = await ack(socket, "cluster-status");
         assert.equal(answer[0].at(-1), "connected");

@@ -51,11 +51,13 @@ const isMessage = (packet) => packet.startsWith("4") || packet.startsWith("b");
  * One SSE session. Every packet the stream delivers is kept in `packets` as
  * `{ packet, event }` (`event` is the SSE event type: `message` or `json`). Pings are
  * answered with a POSTed `3` while `answerPings` is true. The EventSource is closed on a noop
- * (the session moved to WebSocket) or a close packet, so it never reconnects.
+ * (the session moved to WebSocket) or a close packet, so it never reconnects. `path` is the
+ * server's Engine.IO path (`/socket.io/` for a Socket.IO server).
  */
 export class SseClient {
-  constructor(baseUrl, { answerPings = true } = {}) {
+  constructor(baseUrl, { answerPings = true, path = "/engine.io/" } = {}) {
     this.baseUrl = baseUrl;
+    this.path = path;
     this.answerPings = answerPings;
     this.packets = [];
     this.pings = 0;
@@ -64,7 +66,7 @@ export class SseClient {
     this.response = null;
     this.failure = null;
     this.waiters = new Waiters();
-    this.source = new EventSource(`${baseUrl}/engine.io/?EIO=4&transport=sse`, {
+    this.source = new EventSource(`${baseUrl}${path}?EIO=4&transport=sse`, {
       fetch: async (input, init) => {
         this.requests++;
         const response = await fetch(input, init);
@@ -179,7 +181,7 @@ export class SseClient {
 
   /** The URL of this session's requests (POSTs). */
   url() {
-    return `${this.baseUrl}/engine.io/?EIO=4&transport=sse&sid=${this.sid}`;
+    return `${this.baseUrl}${this.path}?EIO=4&transport=sse&sid=${this.sid}`;
   }
 
   /**

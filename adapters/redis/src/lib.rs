@@ -43,3 +43,8 @@ mod subscriber;
 pub use adapter::RedisAdapter;
 pub use cluster::{Cluster, ClusterBuilder, Error};
 pub use health::Status;
+
+/// The deployment guide's examples, compiled as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../../../docs/deployment.md")]
+struct DeploymentGuide;

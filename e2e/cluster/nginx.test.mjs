@@ -272,7 +272,6 @@ describe("a node of three behind nginx goes away", { skip }, () => {
   // the dead node's clients, and give it to them when they come back.
   it(
     "its clients reconnect through nginx to another node and recover the broadcasts they missed",
-    { todo: "cluster-wide recovery" },
     async () => {
       const { node, victims, sender } = await clientsOfB({ reconnection: false });
       const ids = victims.map((socket) => socket.id);

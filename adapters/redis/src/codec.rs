@@ -34,7 +34,7 @@ pub(crate) mod kind {
 #[error("malformed message: {0}")]
 pub(crate) struct WireError(String);
 
-fn malformed(what: impl std::fmt::Display) -> WireError {
+pub(crate) fn malformed(what: impl std::fmt::Display) -> WireError {
     WireError(what.to_string())
 }
 
@@ -111,7 +111,7 @@ impl Event {
     }
 
     /// Reads `[name, ...args]` from a decoded value.
-    fn read_data_value(data: &Pack) -> Result<Event, WireError> {
+    pub(crate) fn read_data_value(data: &Pack) -> Result<Event, WireError> {
         if !matches!(data, Pack::Array(_)) {
             return Err(malformed("packet data is not an array"));
         }
@@ -365,7 +365,7 @@ fn decode_message(bytes: &[u8]) -> Result<Message, WireError> {
     Ok(Message { fields, packet })
 }
 
-fn read_selection(opts: &Json) -> Selection {
+pub(crate) fn read_selection(opts: &Json) -> Selection {
     Selection {
         rooms: opts.get("rooms").map(rooms).unwrap_or_default(),
         except: opts.get("except").map(rooms).unwrap_or_default(),
@@ -460,7 +460,7 @@ fn write_uint(out: &mut Vec<u8>, n: u64) {
     let _ = rmp::encode::write_uint(out, n);
 }
 
-fn decode_pack(bytes: &[u8]) -> Result<Pack, WireError> {
+pub(crate) fn decode_pack(bytes: &[u8]) -> Result<Pack, WireError> {
     let mut rest = bytes;
     let value = rmpv::decode::read_value_with_max_depth(&mut rest, MAX_DEPTH).map_err(malformed)?;
     if !rest.is_empty() {
@@ -469,14 +469,14 @@ fn decode_pack(bytes: &[u8]) -> Result<Pack, WireError> {
     Ok(value)
 }
 
-fn encode_pack(value: &Pack) -> Vec<u8> {
+pub(crate) fn encode_pack(value: &Pack) -> Vec<u8> {
     let mut out = Vec::new();
     let _ = rmpv::encode::write_value(&mut out, value);
     out
 }
 
 /// A msgpack value as JSON, for the fields of requests (binary as an array of bytes).
-fn pack_to_json(value: &Pack) -> Json {
+pub(crate) fn pack_to_json(value: &Pack) -> Json {
     match value {
         Pack::Nil => Json::Null,
         Pack::Boolean(b) => Json::Bool(*b),
@@ -503,7 +503,7 @@ fn pack_to_json(value: &Pack) -> Json {
 }
 
 /// A JSON value as msgpack (no binary in JSON).
-fn json_to_pack(value: &Json) -> Pack {
+pub(crate) fn json_to_pack(value: &Json) -> Pack {
     match value {
         Json::Null => Pack::Nil,
         Json::Bool(b) => Pack::Boolean(*b),

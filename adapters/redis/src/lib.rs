@@ -30,6 +30,7 @@ mod health;
 mod inbound;
 mod pending;
 mod publisher;
+mod remote;
 mod subscriber;
 
 pub use adapter::RedisAdapter;

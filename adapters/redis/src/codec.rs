@@ -111,7 +111,7 @@ impl Event {
     }
 
     /// Reads `[name, ...args]` from a decoded value.
-    fn read_data_value(data: &Pack) -> Result<Event, WireError> {
+    pub(crate) fn read_data_value(data: &Pack) -> Result<Event, WireError> {
         if !matches!(data, Pack::Array(_)) {
             return Err(malformed("packet data is not an array"));
         }
@@ -423,7 +423,7 @@ fn decode_message(bytes: &[u8]) -> Result<Message, WireError> {
     Ok(Message { fields, packet })
 }
 
-fn read_selection(opts: &Json) -> Selection {
+pub(crate) fn read_selection(opts: &Json) -> Selection {
     Selection {
         rooms: opts.get("rooms").map(rooms).unwrap_or_default(),
         except: opts.get("except").map(rooms).unwrap_or_default(),

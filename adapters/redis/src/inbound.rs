@@ -4,12 +4,13 @@
 
 use futures_util::FutureExt;
 use serde_json::{Value as Json, json};
+use tidings::Sid;
 use tidings::adapter::{AckCollector, Adapter, Room};
-use tidings::{Handshake, RemoteSocket, Sid};
 
 use crate::adapter::Shared;
 use crate::codec::{self, Request, Response, Selection, WireError, kind};
 use crate::pending::Pending;
+use crate::remote;
 use crate::subscriber::Inbound;
 
 impl Inbound for Shared {
@@ -110,15 +111,7 @@ impl Shared {
         let sockets: Vec<Json> = local
             .unwrap_or_default()
             .iter()
-            .map(|remote| {
-                let rooms: Vec<&str> = remote.rooms().iter().map(AsRef::as_ref).collect();
-                json!({
-                    "id": remote.id().as_str(),
-                    "handshake": remote.handshake(),
-                    "rooms": rooms,
-                    "data": remote.data_json(),
-                })
-            })
+            .map(remote::to_json)
             .collect();
         self.answer(request, json!({ "sockets": sockets }));
     }
@@ -227,7 +220,9 @@ impl Shared {
             .with(&response.request_id, |pending| match pending {
                 Pending::Fetch(gather) => {
                     if let Some(Json::Array(sockets)) = response.fields.get("sockets") {
-                        let sockets = sockets.iter().filter_map(|s| self.remote_socket(s));
+                        let sockets = sockets
+                            .iter()
+                            .filter_map(|s| remote::from_json(&self.namespace, s));
                         gather.gathered.extend(sockets);
                     }
                     gather.answered();
@@ -263,22 +258,5 @@ impl Shared {
                     _ => {}
                 },
             });
-    }
-
-    /// A socket of another server, as its answer to a fetch describes it.
-    fn remote_socket(&self, socket: &Json) -> Option<RemoteSocket> {
-        let id = socket.get("id")?.as_str()?.parse::<Sid>().ok()?;
-        let rooms = socket
-            .get("rooms")
-            .and_then(Json::as_array)
-            .map(|rooms| rooms.iter().filter_map(codec::room).collect())
-            .unwrap_or_default();
-        let handshake = socket
-            .get("handshake")
-            .cloned()
-            .and_then(|handshake| serde_json::from_value::<Handshake>(handshake).ok())
-            .or_else(|| serde_json::from_value::<Handshake>(json!({})).ok())?;
-        let data = socket.get("data").cloned().filter(|data| !data.is_null());
-        RemoteSocket::new(&self.namespace, id, rooms, handshake, data)
     }
 }

@@ -13,6 +13,12 @@
 //! format, PROTOCOL.md in this crate's folder), so Tidings servers and Node servers with that
 //! adapter can share one cluster, and a team can move one server at a time.
 //!
+//! For a Redis Cluster (Redis 7 or later), [`ShardedCluster`] speaks the format of Node's
+//! `createShardedAdapter` over sharded pub/sub (`SSUBSCRIBE`/`SPUBLISH`): each namespace's
+//! channels, and in its default dynamic mode each room's, spread over the shards. It does
+//! everything above but list the other servers' rooms, which that format cannot ask for:
+//! there [`all_rooms`](tidings::adapter::Adapter::all_rooms) lists this server's.
+//!
 //! ```no_run
 //! # async fn run() -> Result<(), tidings_redis::Error> {
 //! let cluster = tidings_redis::Cluster::connect("redis://127.0.0.1:6379").await?;
@@ -38,11 +44,14 @@ mod pending;
 mod publisher;
 mod record;
 mod recovery;
+mod remote;
+mod sharded;
 mod subscriber;
 
 pub use adapter::RedisAdapter;
 pub use cluster::{Cluster, ClusterBuilder, Error};
 pub use health::Status;
+pub use sharded::{ShardedAdapter, ShardedCluster, ShardedClusterBuilder, SubscriptionMode};
 
 /// The deployment guide's examples, compiled as doc tests.
 #[cfg(doctest)]

@@ -5,13 +5,15 @@
 //! for, in order with the messages: a broadcast is recorded in the stream first, and only
 //! then delivered and published with the offset the stream gave it, so the messages of one
 //! server reach every other server in the order they were sent. A batch with commands takes
-//! two round trips (the commands, then the messages), one without.
+//! two round trips (the commands, then the messages), one without. How a batch goes out
+//! (`PUBLISH` on one Redis, `SPUBLISH` to the shards of a cluster) is the [`Sink`]'s.
 //!
 //! The queue is bounded: when Redis is down for long, or slower than the broadcasts, what
 //! comes beyond the bound is not queued (messages are dropped and counted in the log,
 //! commands are answered at once as failed), so memory stays bounded. Delivery to the other
 //! servers is at most once, as with Node's adapter.
 
+use std::future::Future;
 use std::time::Duration;
 
 use redis::aio::ConnectionManager;
@@ -38,6 +40,35 @@ pub(crate) struct Message {
 /// hand back a message to publish.
 pub(crate) type Then = Box<dyn FnOnce(Option<Vec<redis::Value>>) -> Option<Message> + Send>;
 
+/// Where the publishing task sends its batches.
+pub(crate) trait Sink: Send + 'static {
+    /// Publishes `messages` (and empties the list), in order for each channel.
+    fn publish(
+        &mut self,
+        messages: &mut Vec<Message>,
+    ) -> impl Future<Output = redis::RedisResult<()>> + Send;
+
+    /// Sends `pipe`, whose replies are wanted.
+    fn query(
+        &mut self,
+        pipe: &redis::Pipeline,
+    ) -> impl Future<Output = redis::RedisResult<Vec<redis::Value>>> + Send;
+}
+
+impl Sink for ConnectionManager {
+    async fn publish(&mut self, messages: &mut Vec<Message>) -> redis::RedisResult<()> {
+        let mut pipe = redis::pipe();
+        for message in messages.drain(..) {
+            pipe.publish(message.channel, message.payload).ignore();
+        }
+        pipe.query_async::<()>(self).await
+    }
+
+    async fn query(&mut self, pipe: &redis::Pipeline) -> redis::RedisResult<Vec<redis::Value>> {
+        pipe.query_async(self).await
+    }
+}
+
 enum Outgoing {
     Publish(Message),
     Commands(Vec<redis::Cmd>, Then),
@@ -51,7 +82,7 @@ pub(crate) struct Publisher {
 
 impl Publisher {
     /// Starts the publishing task over `connection`.
-    pub(crate) fn start(connection: ConnectionManager, health: Health) -> Publisher {
+    pub(crate) fn start(connection: impl Sink, health: Health) -> Publisher {
         let (queue, receiver) = mpsc::channel(QUEUE);
         tokio::spawn(run(connection, receiver, health));
         Publisher { queue }
@@ -87,17 +118,12 @@ impl Publisher {
     }
 }
 
-async fn run(
-    mut connection: ConnectionManager,
-    mut queue: mpsc::Receiver<Outgoing>,
-    health: Health,
-) {
+async fn run(mut connection: impl Sink, mut queue: mpsc::Receiver<Outgoing>, health: Health) {
     let mut batch = Vec::with_capacity(BATCH);
     while queue.recv_many(&mut batch, BATCH).await > 0 {
         let (mut replies, counts) = send_commands(&mut connection, &mut batch, &health).await;
         let mut counts = counts.into_iter();
-        let mut pipe = redis::pipe();
-        let mut messages = 0;
+        let mut messages = Vec::new();
         for outgoing in batch.drain(..) {
             let message = match outgoing {
                 Outgoing::Publish(message) => Some(message),
@@ -106,15 +132,12 @@ async fn run(
                     then(replies.as_mut().map(|r| r.drain(..count).collect()))
                 }
             };
-            if let Some(message) = message {
-                pipe.publish(message.channel, message.payload).ignore();
-                messages += 1;
-            }
+            messages.extend(message);
         }
-        if messages == 0 {
+        if messages.is_empty() {
             continue;
         }
-        match pipe.query_async::<()>(&mut connection).await {
+        match connection.publish(&mut messages).await {
             Ok(()) => health.publishing(),
             Err(error) => health.publish_failed(&error),
         }
@@ -125,7 +148,7 @@ async fn run(
 /// or `None` when they failed as a whole, and how many each entry had. A command that Redis
 /// refuses has its error as its reply.
 async fn send_commands(
-    connection: &mut ConnectionManager,
+    connection: &mut impl Sink,
     batch: &mut [Outgoing],
     health: &Health,
 ) -> (Option<Vec<redis::Value>>, Vec<usize>) {
@@ -144,7 +167,7 @@ async fn send_commands(
     if total == 0 {
         return (Some(Vec::new()), counts);
     }
-    let replies = match tokio::time::timeout(COMMANDS_TIMEOUT, pipe.query_async(connection)).await {
+    let replies = match tokio::time::timeout(COMMANDS_TIMEOUT, connection.query(&pipe)).await {
         Ok(Ok(replies)) => {
             let replies: Vec<redis::Value> = replies;
             (replies.len() == total).then_some(replies)

@@ -6,8 +6,12 @@
 /** The transports, by their Engine.IO names. */
 export type TransportName = "websocket" | "polling" | "sse";
 
-/** A WebSocket constructor: the browser's, or one passed in (the `ws` package in Node). */
-export type WebSocketLike = new (url: string, protocols?: string | string[]) => WebSocket;
+/**
+ * A WebSocket constructor: the browser's, or one passed in (the `ws` package in Node). Its
+ * instances are used as the browser's (`binaryType`, `onopen`, `onmessage`, `onerror`,
+ * `onclose`, `send`, `close`); the type asks no more, so that `ws`'s class fits too.
+ */
+export type WebSocketLike = new (url: string) => object;
 
 /** An EventSource constructor: the browser's, or one passed in (the `eventsource` package in Node). */
 export type EventSourceLike = new (url: string, init?: { withCredentials?: boolean }) => EventSource;

@@ -5,7 +5,7 @@ import type { Packet } from "./packet";
 import type { TransportFactory } from "./transport";
 
 export const websocket: TransportFactory = (uri, options, hooks) => {
-  const ws = new (options.WebSocket ?? WebSocket)(uri());
+  const ws = new (options.WebSocket ?? WebSocket)(uri()) as WebSocket;
   let live = true;
   const end = (reason: string) => (event: Event) => {
     if (live) {

@@ -86,6 +86,16 @@ pub use tidings_transports::{EngineConfig, Sid, serve, serve_with_shutdown};
 #[doc = include_str!("../../docs/server.md")]
 struct ServerGuide;
 
+/// The transports guide's example, compiled as a doc test.
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/transports.md")]
+struct TransportsGuide;
+
+/// The security guide's examples, compiled as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/security.md")]
+struct SecurityGuide;
+
 /// The delivery guarantees page's examples, compiled as doc tests.
 #[cfg(doctest)]
 #[doc = include_str!("../../docs/delivery.md")]

@@ -53,6 +53,11 @@ pub use cluster::{Cluster, ClusterBuilder, Error};
 pub use health::Status;
 pub use sharded::{ShardedAdapter, ShardedCluster, ShardedClusterBuilder, SubscriptionMode};
 
+/// The clustering guide's examples, compiled as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../../../docs/clustering.md")]
+struct ClusteringGuide;
+
 /// The deployment guide's examples, compiled as doc tests.
 #[cfg(doctest)]
 #[doc = include_str!("../../../docs/deployment.md")]

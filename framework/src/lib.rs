@@ -86,6 +86,11 @@ pub use tidings_transports::{EngineConfig, Sid, serve, serve_with_shutdown};
 #[doc = include_str!("../../docs/server.md")]
 struct ServerGuide;
 
+/// The getting-started guide's example, compiled as a doc test.
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/getting-started.md")]
+struct GettingStarted;
+
 /// The transports guide's example, compiled as a doc test.
 #[cfg(doctest)]
 #[doc = include_str!("../../docs/transports.md")]

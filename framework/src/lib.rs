@@ -81,6 +81,11 @@ pub use socket::{
 };
 pub use tidings_transports::{EngineConfig, Sid, serve, serve_with_shutdown};
 
+/// The README's server example, compiled as a doc test.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct Readme;
+
 /// The server guide's examples, compiled as doc tests.
 #[cfg(doctest)]
 #[doc = include_str!("../../docs/server.md")]

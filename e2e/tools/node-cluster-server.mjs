@@ -7,14 +7,14 @@
 // Namespaces: `/` (which greets every socket with `hello`, `{ id, nsp, recovered }`),
 // `/isolated`, `/private` (refuses a CONNECT whose auth has no `token: "secret"` with
 // "not authorized" and data `{ reason, code }`) and `/dyn-<digits>` (refuses `/dyn-13` with
-// "unlucky"). Events ("target" is `{ to?, except?, includeSelf?, event?, timeout? }`; an
-// event asked without an ack, or with malformed arguments, gets no answer):
+// "unlucky"). Events ("target" is `{ to?, except?, includeSelf?, volatile?, event?,
+// timeout? }`; an event asked without an ack, or with malformed arguments, gets no answer):
 // - `echo` (any args, ack): acks the same arguments; `emit-back` (any args): emits
 //   `emit-back` with them;
 // - `join` / `leave` (a room or a list, ack): acks the socket's rooms (its own left out), sorted;
 // - `to-room` (target, data, ack): emits `target.event` with `(target, data)` to the sockets
 //   of the cluster in `to` (all when empty) but those in `except` and, unless `includeSelf`,
-//   the sender; acks "ok";
+//   the sender, as a volatile broadcast with `volatile`; acks "ok";
 // - `broadcast-with-ack` (target, data, ack): the same broadcast asking for acks within
 //   `target.timeout` ms (default 1000); acks `(null, responses)` or `({ message: "timeout",
 //   missing }, responses)`, each response being the array of one recipient's ack arguments
@@ -157,12 +157,13 @@ const isObject = (value) => value !== null && typeof value === "object" && !Arra
 const isStrings = (value) => Array.isArray(value) && value.every((v) => typeof v === "string");
 /** A room or a list of rooms. */
 const isRooms = (value) => typeof value === "string" || isStrings(value);
-/** `{ to?, except?, includeSelf?, event?, timeout? }`. */
+/** `{ to?, except?, includeSelf?, volatile?, event?, timeout? }`. */
 const isTarget = (target) =>
   isObject(target) &&
   (target.to === undefined || isStrings(target.to)) &&
   (target.except === undefined || isStrings(target.except)) &&
   (target.includeSelf === undefined || typeof target.includeSelf === "boolean") &&
+  (target.volatile === undefined || typeof target.volatile === "boolean") &&
   (target.event === undefined || typeof target.event === "string") &&
   (target.timeout == null || (Number.isInteger(target.timeout) && target.timeout >= 0));
 const always = () => true;
@@ -177,9 +178,13 @@ function among(socket, target) {
   return operator;
 }
 
-/** The recipients of a broadcast `target` asks of `socket`: the sender only with includeSelf. */
+/**
+ * The recipients of a broadcast `target` asks of `socket`: the sender only with includeSelf;
+ * volatile with volatile.
+ */
 function recipients(socket, target) {
   let operator = target.includeSelf ? socket.nsp.in([]) : socket.broadcast;
+  if (target.volatile) operator = operator.volatile;
   if (target.to?.length) operator = operator.to(target.to);
   if (target.except?.length) operator = operator.except(target.except);
   return operator;

@@ -14,7 +14,8 @@
 //! send them (`{ event, args }`, `args` the array of the event's arguments), and reply
 //! `{ node, event, args }` to those that wait for a reply.
 //!
-//! Events (in every namespace; "target" is `{ to?, except?, includeSelf?, event?, timeout? }`):
+//! Events (in every namespace; "target" is
+//! `{ to?, except?, includeSelf?, volatile?, event?, timeout? }`):
 //! - `echo` (any args, ack): acks the same arguments;
 //! - `emit-back` (any args): emits `emit-back` with the same arguments;
 //! - `sum` (`a`, `b`, ack): acks `a + b`;
@@ -28,7 +29,7 @@
 //!   sorted;
 //! - `to-room` (target, data, ack): emits `target.event` with `(target, data)` to the sockets
 //!   in `to` (every socket when empty) but those in `except` and, unless `includeSelf`, the
-//!   sender; then acks `"ok"`;
+//!   sender, as a volatile broadcast with `volatile`; then acks `"ok"`;
 //! - `broadcast-with-ack` (target, data, ack): the same broadcast asking for acks within
 //!   `target.timeout` ms; acks `(null, responses)` or (`{ message, missing }`, responses),
 //!   each response being the array of one recipient's ack arguments;
@@ -192,18 +193,24 @@ struct Target {
     to: Vec<String>,
     except: Vec<String>,
     include_self: bool,
+    /// A volatile broadcast: skips the sockets that cannot take it at once.
+    volatile: bool,
     event: String,
     timeout: Option<u64>,
 }
 
 impl Target {
-    /// The sockets a broadcast from `socket` reaches: the sender only with `includeSelf`.
+    /// The sockets a broadcast from `socket` reaches: the sender only with `includeSelf`;
+    /// volatile with `volatile`.
     fn operators(&self, socket: &Socket) -> BroadcastOperators {
-        let operators = if self.include_self {
+        let mut operators = if self.include_self {
             socket.ns().operators()
         } else {
             socket.broadcast()
         };
+        if self.volatile {
+            operators = operators.volatile();
+        }
         self.narrow(operators)
     }
 

@@ -4,7 +4,9 @@
 //   the test process; `restart()` kills it (SIGKILL) and starts it again on the same port;
 // - redisCommand(port, ...args): one command on a connection of its own, the reply parsed;
 // - psubscribe(port, pattern): records every message published on a matching channel, as
-//   bytes, for assertions on what travels over Redis.
+//   bytes, for assertions on what travels over Redis; ssubscribe(port, channel) alike for
+//   one sharded channel of a Redis Cluster.
+// A Redis Cluster of them is in redis-cluster.mjs.
 //
 // The system's redis-server service (port 6379), if any, is never used.
 import { spawn } from "node:child_process";
@@ -34,7 +36,7 @@ function findOnPath(command) {
 const READY_TIMEOUT = 10_000;
 
 /** A loopback port nobody listens on right now. */
-function freePort() {
+export function freePort() {
   return new Promise((resolve, reject) => {
     const probe = net.createServer();
     probe.once("error", reject);
@@ -46,10 +48,11 @@ function freePort() {
 }
 
 /**
- * Spawns redis-server on `port` in `dir` and resolves with the child once it accepts
- * connections. Rejects with `error.inUse` set when the port was taken.
+ * Spawns redis-server on `port` in `dir`, with `extra` arguments on top of the defaults, and
+ * resolves with the child (killed with this process) once it accepts connections. Rejects
+ * with `error.inUse` set when the port was taken.
  */
-function spawnRedis(port, dir) {
+export function spawnRedis(port, dir, extra = []) {
   const child = spawn(
     "redis-server",
     [
@@ -60,6 +63,7 @@ function spawnRedis(port, dir) {
       "--dir", dir,
       "--logfile", "",
       "--loglevel", "notice",
+      ...extra,
     ],
     { stdio: ["ignore", "pipe", "pipe"] },
   );
@@ -268,7 +272,27 @@ export async function redisCommand(port, ...args) {
  * A pattern subscription is invisible to `PUBSUB NUMSUB`, so the tap does not change the
  * adapters' server count. The tap does not outlive its redis-server (`restart()` ends it).
  */
-export async function psubscribe(port, pattern = "*") {
+export function psubscribe(port, pattern = "*") {
+  return tap(port, ["PSUBSCRIBE", pattern], (reply) => ({ channel: reply[2], payload: reply[3] }));
+}
+
+/**
+ * Taps sharded `channel` (`SSUBSCRIBE`) on the node of a Redis Cluster on `port`, which must
+ * hold the channel's slot: resolves as psubscribe does, once the node confirmed. The tap
+ * counts in `PUBSUB SHARDNUMSUB channel`.
+ */
+export function ssubscribe(port, channel) {
+  return tap(port, ["SSUBSCRIBE", channel], (reply) => ({ channel: reply[1], payload: reply[2] }));
+}
+
+/**
+ * A connection to `port` subscribed with `command`; `read(reply)` finds the channel and
+ * payload in a message's reply. The tap of psubscribe and ssubscribe.
+ */
+async function tap(port, command, read) {
+  const [subscribe, name] = command;
+  const confirmation = subscribe.toLowerCase();
+  const push = { psubscribe: "pmessage", ssubscribe: "smessage" }[confirmation];
   const messages = [];
   let waiters = [];
   let confirm;
@@ -278,14 +302,20 @@ export async function psubscribe(port, pattern = "*") {
   const socket = await connect(port, true, (reply) => {
     if (!Array.isArray(reply)) return confirm(reply);
     const kind = reply[0].toString();
-    if (kind === "psubscribe") return confirm();
-    if (kind !== "pmessage") return;
-    messages.push({ channel: reply[2].toString(), payload: reply[3] });
+    if (kind === confirmation) return confirm();
+    if (kind !== push) return;
+    const { channel, payload } = read(reply);
+    messages.push({ channel: channel.toString(), payload });
     waiters = waiters.filter((waiter) => !waiter());
   });
   socket.on("error", () => {});
-  socket.write(encodeCommand(["PSUBSCRIBE", pattern]));
-  await confirmed;
+  socket.write(encodeCommand(command));
+  try {
+    await confirmed;
+  } catch (error) {
+    socket.destroy();
+    throw error;
+  }
 
   return {
     messages,
@@ -301,7 +331,7 @@ export async function psubscribe(port, pattern = "*") {
       if (found) return Promise.resolve(found);
       return new Promise((resolve, reject) => {
         const timer = setTimeout(
-          () => reject(new Error(`no matching message on "${pattern}" within ${timeout} ms`)),
+          () => reject(new Error(`no matching message on "${name}" within ${timeout} ms`)),
           timeout,
         );
         waiters.push(() => {

@@ -7,14 +7,14 @@
 // Namespaces: `/` (which greets every socket with `hello`, `{ id, nsp, recovered }`),
 // `/isolated`, `/private` (refuses a CONNECT whose auth has no `token: "secret"` with
 // "not authorized" and data `{ reason, code }`) and `/dyn-<digits>` (refuses `/dyn-13` with
-// "unlucky"). Events ("target" is `{ to?, except?, includeSelf?, event?, timeout? }`; an
-// event asked without an ack, or with malformed arguments, gets no answer):
+// "unlucky"). Events ("target" is `{ to?, except?, includeSelf?, volatile?, event?,
+// timeout? }`; an event asked without an ack, or with malformed arguments, gets no answer):
 // - `echo` (any args, ack): acks the same arguments; `emit-back` (any args): emits
 //   `emit-back` with them;
 // - `join` / `leave` (a room or a list, ack): acks the socket's rooms (its own left out), sorted;
 // - `to-room` (target, data, ack): emits `target.event` with `(target, data)` to the sockets
 //   of the cluster in `to` (all when empty) but those in `except` and, unless `includeSelf`,
-//   the sender; acks "ok";
+//   the sender, as a volatile broadcast with `volatile`; acks "ok";
 // - `broadcast-with-ack` (target, data, ack): the same broadcast asking for acks within
 //   `target.timeout` ms (default 1000); acks `(null, responses)` or `({ message: "timeout",
 //   missing }, responses)`, each response being the array of one recipient's ack arguments
@@ -41,44 +41,55 @@
 //   other nodes, `[{ event, args }]`, in arrival order; `/`, `/isolated` and `/private` record
 //   them, and reply `{ node, event, args }` to those that wait for a reply.
 //
-// Environment: `REDIS_URL` (required); `PORT` (0 for any); `NODE_NAME` (default
-// `node-<pid>`); `PARSER` (`msgpack`, else JSON); `PING_INTERVAL` / `PING_TIMEOUT` (ms);
-// `REQUESTS_TIMEOUT` (ms, the adapter's, default 5000). It prints
+// Environment: `REDIS_URL` (a Redis: the classic adapter, `createAdapter`) or
+// `REDIS_CLUSTER_URLS` (comma-separated node URLs of a Redis Cluster: the sharded adapter,
+// `createShardedAdapter`, over node-redis's `createCluster`, with `REDIS_SUBSCRIPTION_MODE`
+// `static` or `dynamic`, the default), one of them required; `PORT` (0 for any);
+// `NODE_NAME` (default `node-<pid>`); `PARSER` (`msgpack`, else JSON); `PING_INTERVAL` /
+// `PING_TIMEOUT` (ms); `REQUESTS_TIMEOUT` (ms, the classic adapter's, default 5000; the
+// sharded one always waits 5000). It prints
 // `node-cluster-server listening on http://127.0.0.1:PORT` once its adapters are subscribed,
 // and ends at once when Redis cannot be reached at the start.
 import { createServer } from "node:http";
-import { createAdapter } from "@socket.io/redis-adapter";
-import { createClient } from "redis";
+import { createAdapter, createShardedAdapter } from "@socket.io/redis-adapter";
+import { createClient, createCluster } from "redis";
 import { Server } from "socket.io";
 import msgpackParser from "socket.io-msgpack-parser";
 
 const redisUrl = process.env.REDIS_URL;
-if (!redisUrl) {
-  console.error("node-cluster-server: REDIS_URL is required");
+const clusterUrls = process.env.REDIS_CLUSTER_URLS?.split(",").filter(Boolean);
+const sharded = Boolean(clusterUrls?.length);
+if (!redisUrl && !sharded) {
+  console.error("node-cluster-server: REDIS_URL or REDIS_CLUSTER_URLS is required");
   process.exit(1);
 }
 const port = Number(process.env.PORT ?? 0);
 const node = process.env.NODE_NAME || `node-${process.pid}`;
 const NAMESPACES = ["/", "/isolated", "/private"];
+/** The adapters' channel prefix (Node's default). */
+const PREFIX = "socket.io";
 
 /** The number in environment variable `name`, or undefined. */
 const envNumber = (name) => (process.env[name] ? Number(process.env[name]) : undefined);
 
-const pub = createClient({ url: redisUrl });
+// RESP2 either way: node-redis 4 speaks nothing else, and sharded pub/sub works over it.
+const pub = sharded
+  ? createCluster({ rootNodes: clusterUrls.map((url) => ({ url })) })
+  : createClient({ url: redisUrl });
 const sub = pub.duplicate();
 // Redis unreachable at the start ends the server; later the clients reconnect by themselves
 // (and subscribe again), so an outage is not the server's end.
 let connected = false;
 const onError = (error) => {
   if (connected) return;
-  console.error(`node-cluster-server: no Redis at ${redisUrl}: ${error.message}`);
+  console.error(`node-cluster-server: no Redis at ${redisUrl ?? clusterUrls}: ${error.message}`);
   process.exit(1);
 };
 pub.on("error", onError);
 sub.on("error", onError);
 await Promise.all([pub.connect(), sub.connect()]);
 connected = true;
-const subscriber = await sub.sendCommand(["CLIENT", "ID"]);
+const subscriber = sharded ? null : await sub.sendCommand(["CLIENT", "ID"]);
 
 /**
  * Node's adapter applies its own `socketsJoin`, `socketsLeave` and `disconnectSockets` only
@@ -87,15 +98,28 @@ const subscriber = await sub.sendCommand(["CLIENT", "ID"]);
  * is back, so is the request, and the adapter has applied it. (Its channel is outside the
  * adapter's prefix, and the adapter's server count is untouched.) Gives up after a while,
  * for a fence lost in a Redis outage.
+ *
+ * With the sharded adapter the order holds on one node only: a namespace's fence channel
+ * has the namespace's channel (`P#N#`, where the requests go) as its hash tag, so it lives
+ * in the same slot, and both travel over the same connections.
  */
-const fenceChannel = `node-cluster-server-fence#${process.pid}`;
+const fenceChannel = (nsp) =>
+  sharded
+    ? `{${PREFIX}#${nsp}#}node-cluster-server-fence#${process.pid}`
+    : `node-cluster-server-fence#${process.pid}`;
 const fences = new Map();
 let fenceCount = 0;
-await sub.subscribe(fenceChannel, (id) => {
+const onFence = (id) => {
   fences.get(id)?.();
   fences.delete(id);
-});
-function fence() {
+};
+/** Subscribes to the fence channels (for the sharded adapter, once the adapters exist). */
+async function subscribeFences() {
+  if (!sharded) return sub.subscribe(fenceChannel("/"), onFence);
+  await Promise.all(NAMESPACES.map((nsp) => sub.sSubscribe(fenceChannel(nsp), onFence)));
+}
+/** Resolves once what this server published for namespace `nsp` before came back. */
+function fence(nsp) {
   const id = String(++fenceCount);
   return new Promise((resolve) => {
     const timer = setTimeout(resolve, 2_000);
@@ -103,9 +127,11 @@ function fence() {
       clearTimeout(timer);
       resolve();
     });
-    pub.publish(fenceChannel, id).catch(() => {});
+    const sent = sharded ? pub.sPublish(fenceChannel(nsp), id) : pub.publish(fenceChannel(nsp), id);
+    sent.catch(() => {});
   });
 }
+if (!sharded) await subscribeFences();
 
 /**
  * The recipients each ack broadcast expects: the adapter reports them (its own and every
@@ -114,7 +140,12 @@ function fence() {
  */
 let nextTally = null;
 const countNext = (tally) => (nextTally = tally);
-const redisAdapter = createAdapter(pub, sub, { requestsTimeout: envNumber("REQUESTS_TIMEOUT") });
+const redisAdapter = sharded
+  ? createShardedAdapter(pub, sub, {
+      channelPrefix: PREFIX,
+      subscriptionMode: process.env.REDIS_SUBSCRIPTION_MODE || "dynamic",
+    })
+  : createAdapter(pub, sub, { requestsTimeout: envNumber("REQUESTS_TIMEOUT") });
 // socket.io calls it with `new`: a function that returns the instance it made.
 function adapter(nsp) {
   const instance = redisAdapter(nsp);
@@ -157,12 +188,13 @@ const isObject = (value) => value !== null && typeof value === "object" && !Arra
 const isStrings = (value) => Array.isArray(value) && value.every((v) => typeof v === "string");
 /** A room or a list of rooms. */
 const isRooms = (value) => typeof value === "string" || isStrings(value);
-/** `{ to?, except?, includeSelf?, event?, timeout? }`. */
+/** `{ to?, except?, includeSelf?, volatile?, event?, timeout? }`. */
 const isTarget = (target) =>
   isObject(target) &&
   (target.to === undefined || isStrings(target.to)) &&
   (target.except === undefined || isStrings(target.except)) &&
   (target.includeSelf === undefined || typeof target.includeSelf === "boolean") &&
+  (target.volatile === undefined || typeof target.volatile === "boolean") &&
   (target.event === undefined || typeof target.event === "string") &&
   (target.timeout == null || (Number.isInteger(target.timeout) && target.timeout >= 0));
 const always = () => true;
@@ -177,9 +209,13 @@ function among(socket, target) {
   return operator;
 }
 
-/** The recipients of a broadcast `target` asks of `socket`: the sender only with includeSelf. */
+/**
+ * The recipients of a broadcast `target` asks of `socket`: the sender only with includeSelf;
+ * volatile with volatile.
+ */
 function recipients(socket, target) {
   let operator = target.includeSelf ? socket.nsp.in([]) : socket.broadcast;
+  if (target.volatile) operator = operator.volatile;
   if (target.to?.length) operator = operator.to(target.to);
   if (target.except?.length) operator = operator.except(target.except);
   return operator;
@@ -290,12 +326,12 @@ function events(socket) {
   const isMove = (target, rooms) => isTarget(target) && isRooms(rooms);
   onAcked(socket, "sockets-join", isMove, async (ack, target, rooms) => {
     among(socket, target).socketsJoin(rooms);
-    await fence();
+    await fence(socket.nsp.name);
     ack("ok");
   });
   onAcked(socket, "sockets-leave", isMove, async (ack, target, rooms) => {
     among(socket, target).socketsLeave(rooms);
-    await fence();
+    await fence(socket.nsp.name);
     ack("ok");
   });
   onAcked(
@@ -353,8 +389,15 @@ function events(socket) {
 /**
  * Resolves once the subscriber connection holds every adapter's subscriptions: the adapters
  * subscribe without saying when it is done.
+ *
+ * The sharded adapter's subscriptions are spread over the nodes. Each namespace's fence
+ * channel shares a slot with the namespace's channel, and so the node connection the adapter
+ * subscribed to it on; subscribed to after it, its confirmation comes after the adapter's.
+ * (The namespace's answers channel, `P#N#uid#`, may be on another node: the tests wait for
+ * it themselves.)
  */
 async function subscribed() {
+  if (sharded) return subscribeFences();
   for (;;) {
     const [client] = await pub.sendCommand(["CLIENT", "LIST", "ID", String(subscriber)]).then(
       (list) => String(list).split("\n"),

@@ -138,31 +138,98 @@ impl Signals {
     }
 }
 
-/// The cluster of the Redis at `REDIS_URL`, when that is set: give
-/// [`Cluster::adapter`](tidings_redis::Cluster::adapter) to
-/// [`IoBuilder::adapter`](tidings::IoBuilder::adapter), and broadcasts, rooms and the other
-/// cluster-wide operations reach every server with the same Redis. `None` without it (one
-/// server, in memory).
+/// A server's membership in a cluster of servers over Redis, as the environment asks for it
+/// ([`cluster_from_env`]): a classic one over one Redis, or a sharded one over a Redis
+/// Cluster.
+#[derive(Clone, Debug)]
+pub enum EnvCluster {
+    /// Over the pub/sub of one Redis (`REDIS_URL`), in the classic format of Node's
+    /// `@socket.io/redis-adapter`.
+    Classic(tidings_redis::Cluster),
+    /// Over the sharded pub/sub of a Redis Cluster (`REDIS_CLUSTER_URLS`), in the format of
+    /// that package's `createShardedAdapter`.
+    Sharded(tidings_redis::ShardedCluster),
+}
+
+impl EnvCluster {
+    /// `builder` with this cluster's adapter: broadcasts, rooms and the other cluster-wide
+    /// operations reach every server of the cluster.
+    pub fn adapt(&self, builder: tidings::IoBuilder) -> tidings::IoBuilder {
+        match self {
+            EnvCluster::Classic(cluster) => builder.adapter(cluster.adapter()),
+            EnvCluster::Sharded(cluster) => builder.adapter(cluster.adapter()),
+        }
+    }
+
+    /// The state of the connections to Redis, now and as it changes.
+    pub fn status(&self) -> tokio::sync::watch::Receiver<tidings_redis::Status> {
+        match self {
+            EnvCluster::Classic(cluster) => cluster.status(),
+            EnvCluster::Sharded(cluster) => cluster.status(),
+        }
+    }
+}
+
+/// The cluster the environment asks for, if any:
+/// - `REDIS_CLUSTER_URLS` (comma-separated node URLs of a Redis Cluster, such as
+///   `redis://127.0.0.1:7000,redis://127.0.0.1:7001`): a [`ShardedCluster`] over its
+///   sharded pub/sub, in the format of Node's `createShardedAdapter`, with
+///   `REDIS_SUBSCRIPTION_MODE` `static` or `dynamic` (the default, as Node's); every server
+///   of the cluster must use the same mode;
+/// - else `REDIS_URL` (one Redis): a [`Cluster`] over its pub/sub, in the classic format of
+///   Node's `createAdapter`;
+/// - else `None`: one server, in memory.
+///
+/// [`ShardedCluster`]: tidings_redis::ShardedCluster
+/// [`Cluster`]: tidings_redis::Cluster
 ///
 /// # Errors
-/// When `REDIS_URL` is set but Redis cannot be reached.
-pub async fn cluster_from_env() -> std::io::Result<Option<tidings_redis::Cluster>> {
+/// When Redis cannot be reached, or `REDIS_SUBSCRIPTION_MODE` is neither `static` nor
+/// `dynamic`.
+pub async fn cluster_from_env() -> std::io::Result<Option<EnvCluster>> {
+    if let Ok(urls) = std::env::var("REDIS_CLUSTER_URLS") {
+        let urls: Vec<&str> = urls
+            .split(',')
+            .map(str::trim)
+            .filter(|url| !url.is_empty())
+            .collect();
+        let mode = match std::env::var("REDIS_SUBSCRIPTION_MODE").as_deref() {
+            Err(_) | Ok("dynamic") => tidings_redis::SubscriptionMode::Dynamic,
+            Ok("static") => tidings_redis::SubscriptionMode::Static,
+            Ok(other) => {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::InvalidInput,
+                    format!("REDIS_SUBSCRIPTION_MODE is {other:?}, not static or dynamic"),
+                ));
+            }
+        };
+        let cluster = tidings_redis::ShardedCluster::builder(&urls)
+            .subscription_mode(mode)
+            .connect()
+            .await
+            .map_err(std::io::Error::other)?;
+        return Ok(Some(EnvCluster::Sharded(cluster)));
+    }
     let Ok(url) = std::env::var("REDIS_URL") else {
         return Ok(None);
     };
     let cluster = tidings_redis::Cluster::connect(&url)
         .await
         .map_err(std::io::Error::other)?;
-    Ok(Some(cluster))
+    Ok(Some(EnvCluster::Classic(cluster)))
 }
 
-/// `builder` with the adapter of [`cluster_from_env`]'s cluster, when there is one.
+/// `builder` with the adapter of [`cluster_from_env`]'s cluster, when there is one: with
+/// `REDIS_CLUSTER_URLS` set, the sharded adapter over that Redis Cluster (and
+/// `REDIS_SUBSCRIPTION_MODE`); else with `REDIS_URL` set, the classic adapter over that
+/// Redis; else `builder` as it is.
 ///
 /// # Errors
-/// When `REDIS_URL` is set but Redis cannot be reached.
+/// When Redis cannot be reached, or `REDIS_SUBSCRIPTION_MODE` is neither `static` nor
+/// `dynamic`.
 pub async fn clustered(builder: tidings::IoBuilder) -> std::io::Result<tidings::IoBuilder> {
     Ok(match cluster_from_env().await? {
-        Some(cluster) => builder.adapter(cluster.adapter()),
+        Some(cluster) => cluster.adapt(builder),
         None => builder,
     })
 }

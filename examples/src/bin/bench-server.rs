@@ -1,6 +1,8 @@
 //! The bench contract (namespace `/`), with the default configuration: `echo` acks with its
 //! arguments, `join` joins a room then acks `"ok"`, `bcast` emits `msg` with its `data` to
-//! every socket in its `room`. With `REDIS_URL` set it joins the cluster of that Redis.
+//! every socket in its `room`. With `REDIS_URL` set it joins the cluster of that Redis; with
+//! `REDIS_CLUSTER_URLS` (a Redis Cluster's node URLs) that of the Redis Cluster's sharded
+//! pub/sub (see `tidings_examples::cluster_from_env`).
 
 use serde::Deserialize;
 use tidings::{AckSender, Data, Io, Payload, Socket};

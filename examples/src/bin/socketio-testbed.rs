@@ -14,7 +14,8 @@
 //! send them (`{ event, args }`, `args` the array of the event's arguments), and reply
 //! `{ node, event, args }` to those that wait for a reply.
 //!
-//! Events (in every namespace; "target" is `{ to?, except?, includeSelf?, event?, timeout? }`):
+//! Events (in every namespace; "target" is
+//! `{ to?, except?, includeSelf?, volatile?, event?, timeout? }`):
 //! - `echo` (any args, ack): acks the same arguments;
 //! - `emit-back` (any args): emits `emit-back` with the same arguments;
 //! - `sum` (`a`, `b`, ack): acks `a + b`;
@@ -28,7 +29,7 @@
 //!   sorted;
 //! - `to-room` (target, data, ack): emits `target.event` with `(target, data)` to the sockets
 //!   in `to` (every socket when empty) but those in `except` and, unless `includeSelf`, the
-//!   sender; then acks `"ok"`;
+//!   sender, as a volatile broadcast with `volatile`; then acks `"ok"`;
 //! - `broadcast-with-ack` (target, data, ack): the same broadcast asking for acks within
 //!   `target.timeout` ms; acks `(null, responses)` or (`{ message, missing }`, responses),
 //!   each response being the array of one recipient's ack arguments;
@@ -44,8 +45,8 @@
 //! - `disconnect-room` (room, ack): acks `"ok"`, then disconnects the room's sockets;
 //! - `node` (ack): acks `{ node, pid }`, the server's `NODE_NAME` and process id;
 //! - `server-count` (ack): acks how many servers share the namespace;
-//! - `cluster-status` (ack): with `REDIS_URL`, acks every state the connections to Redis
-//!   were in, oldest first: `"connected"` or `{ disconnected: error }` (`[]` without it);
+//! - `cluster-status` (ack): in a cluster (`REDIS_URL` or `REDIS_CLUSTER_URLS`), acks every
+//!   state the connections to Redis were in, oldest first: `"connected"` or `{ disconnected: error }` (`[]` without it);
 //! - `all-rooms` (ack): acks the namespace's `all_rooms()`, its rooms on every server, as a
 //!   sorted list without the sockets' own rooms;
 //! - `server-side-emit` (`{ event, data?, timeout? }`, ack): emits `event` to the namespace
@@ -73,17 +74,19 @@
 //!   every `everyMs` ms, or without it 20 at a time with a millisecond between, until done or
 //!   an emit fails (the socket is gone, and recovery is off).
 //!
-//! Environment: `PORT`; `REDIS_URL` (joins the cluster of that Redis: see
-//! `tidings_examples::cluster_from_env`); `PARSER` (`msgpack` for the msgpack parser, JSON
-//! otherwise);
-//! `PING_INTERVAL` and `PING_TIMEOUT` (ms, default 300 and 200); `CONNECT_TIMEOUT` (ms,
-//! default 45000); `ACK_TIMEOUT` (ms, default 5000); `MAX_PAYLOAD` (bytes, default 1000000);
-//! `MAX_QUEUED_BYTES` (bytes, default 8 MiB); `TRANSPORTS` (comma-separated, default all);
-//! `KEEP_REASONS` (how many of the latest disconnections `reasons` keeps, default all);
-//! `SHUTDOWN_DEADLINE` (ms, default 10000); `NODE_NAME` (the server's name in `node` and in
-//! its server-side replies, default `tidings`); `RECOVERY` (ms: turns connection state
-//! recovery on, with this `max_disconnection_duration`); `STATIC_DIR` (a folder: every
-//! request off `/socket.io/` gets its files, as `StaticFiles` serves them, instead of 404).
+//! Environment: `PORT`; `REDIS_URL` (joins the cluster of that Redis, in the classic format of
+//! Node's `@socket.io/redis-adapter`); `REDIS_CLUSTER_URLS` (comma-separated node URLs of a
+//! Redis Cluster: joins the cluster of its sharded pub/sub instead, in the format of Node's
+//! `createShardedAdapter`, with `REDIS_SUBSCRIPTION_MODE` `static` or `dynamic`, the default;
+//! see `tidings_examples::cluster_from_env`); `PARSER` (`msgpack` for the msgpack parser, JSON
+//! otherwise); `PING_INTERVAL` and `PING_TIMEOUT` (ms, default 300 and 200); `CONNECT_TIMEOUT`
+//! (ms, default 45000); `ACK_TIMEOUT` (ms, default 5000); `MAX_PAYLOAD` (bytes, default
+//! 1000000); `MAX_QUEUED_BYTES` (bytes, default 8 MiB); `TRANSPORTS` (comma-separated, default
+//! all); `KEEP_REASONS` (how many of the latest disconnections `reasons` keeps, default all);
+//! `SHUTDOWN_DEADLINE` (ms, default 10000); `NODE_NAME` (the server's name in `node` and in its
+//! server-side replies, default `tidings`); `RECOVERY` (ms: turns connection state recovery on,
+//! with this `max_disconnection_duration`); `STATIC_DIR` (a folder: every request off
+//! `/socket.io/` gets its files, as `StaticFiles` serves them, instead of 404).
 //!
 //! SIGTERM or SIGINT shuts the server down gracefully: new handshakes get 503, every
 //! connection gets what was queued for it and then its close (WebSocket code 1001, no
@@ -118,13 +121,13 @@ struct Shared {
     keep_reasons: Option<usize>,
     /// The engine, for `stats`.
     engine: Arc<OnceLock<Engine>>,
-    /// Every state the connections to Redis were in, oldest first (with `REDIS_URL`).
+    /// Every state the connections to Redis were in, oldest first (in a cluster).
     cluster_status: Arc<Mutex<Vec<Value>>>,
 }
 
 /// Records every state of `cluster`'s connections to Redis into `log`, as JSON: `"connected"`,
 /// or `{ "disconnected": error }`.
-fn record_status(cluster: &tidings_redis::Cluster, log: &Arc<Mutex<Vec<Value>>>) {
+fn record_status(cluster: &tidings_examples::EnvCluster, log: &Arc<Mutex<Vec<Value>>>) {
     let mut status = cluster.status();
     let log = log.clone();
     tokio::spawn(async move {
@@ -190,18 +193,24 @@ struct Target {
     to: Vec<String>,
     except: Vec<String>,
     include_self: bool,
+    /// A volatile broadcast: skips the sockets that cannot take it at once.
+    volatile: bool,
     event: String,
     timeout: Option<u64>,
 }
 
 impl Target {
-    /// The sockets a broadcast from `socket` reaches: the sender only with `includeSelf`.
+    /// The sockets a broadcast from `socket` reaches: the sender only with `includeSelf`;
+    /// volatile with `volatile`.
     fn operators(&self, socket: &Socket) -> BroadcastOperators {
-        let operators = if self.include_self {
+        let mut operators = if self.include_self {
             socket.ns().operators()
         } else {
             socket.broadcast()
         };
+        if self.volatile {
+            operators = operators.volatile();
+        }
         self.narrow(operators)
     }
 
@@ -742,7 +751,7 @@ async fn main() -> std::io::Result<()> {
     let mut builder = Io::builder();
     if let Some(cluster) = tidings_examples::cluster_from_env().await? {
         record_status(&cluster, &shared.cluster_status);
-        builder = builder.adapter(cluster.adapter());
+        builder = cluster.adapt(builder);
     }
     if let Ok(ms) = std::env::var("RECOVERY") {
         let limit = Duration::from_millis(ms.parse().unwrap_or(120_000));

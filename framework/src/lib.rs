@@ -79,7 +79,7 @@ pub use recovery::{MissedPacket, Recovery, SessionState};
 pub use socket::{
     AckFuture, DisconnectReason, EventPacket, Handshake, Rejected, RemoteSocket, Socket,
 };
-pub use tidings_transports::{EngineConfig, Sid, serve, serve_with_shutdown};
+pub use tidings_transports::{Cors, EngineConfig, SessionCookie, Sid, serve, serve_with_shutdown};
 
 /// The README's server example, compiled as a doc test.
 #[cfg(doctest)]

@@ -128,4 +128,29 @@ describe("the chat server", () => {
     };
     await gone();
   });
+
+  it("recovers a socket whose connection dropped, with the messages it missed", async () => {
+    const options = { reconnection: true, reconnectionDelay: 100, randomizationFactor: 0 };
+    const dan = await login(clients, server.url, "dan", options);
+    const eva = await login(clients, server.url, "eva");
+    await ok(dan, "join", "random");
+    await ok(eva, "join", "random");
+    const id = dan.id;
+    // The connection drops; the server keeps dan's socket for its return.
+    const dropped = nextEvent(dan, "disconnect");
+    dan.io.engine.close();
+    await dropped;
+    const [, [gone]] = await eva.inboxes.presence.first(2);
+    assert.deepEqual(gone, { room: "random", members: ["eva"] });
+    const missed = await say(eva, "random", "said while dan was gone");
+    await nextEvent(dan, "connect");
+    assert.equal(dan.recovered, true);
+    assert.equal(dan.id, id);
+    const [[message]] = await dan.inboxes.message.first(1);
+    assert.deepEqual([message.id, message.text], [missed.id, "said while dan was gone"]);
+    // Back in its rooms, which are told.
+    const [, , [back]] = await eva.inboxes.presence.first(3);
+    assert.deepEqual(back, { room: "random", members: ["dan", "eva"] });
+    await say(dan, "random", "back");
+  });
 });

@@ -11,7 +11,8 @@ use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use http::header::{
-    ALLOW, CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, X_CONTENT_TYPE_OPTIONS,
+    ALLOW, CACHE_CONTROL, CONTENT_LENGTH, CONTENT_SECURITY_POLICY, CONTENT_TYPE,
+    X_CONTENT_TYPE_OPTIONS,
 };
 use http::{HeaderValue, Method, Request, Response, StatusCode};
 use http_body_util::Full;
@@ -84,6 +85,7 @@ fn respond(method: &Method, path: &str) -> Response<Full<Bytes>> {
     let mut response = Response::new(body);
     let headers = response.headers_mut();
     headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    headers.insert(CONTENT_LENGTH, HeaderValue::from(content.len()));
     headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     headers.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     headers.insert(CONTENT_SECURITY_POLICY, HeaderValue::from_static(POLICY));
@@ -114,6 +116,12 @@ mod tests {
             let response = respond(&Method::GET, path);
             assert_eq!(response.status(), StatusCode::OK, "{path}");
             assert_eq!(response.headers()[CONTENT_TYPE], content_type, "{path}");
+            let length = content.len().to_string();
+            assert_eq!(
+                response.headers()[CONTENT_LENGTH],
+                length.as_str(),
+                "{path}"
+            );
             assert_eq!(body(response).await, content, "{path}");
         }
         let index = respond(&Method::GET, "/index.html");
@@ -126,6 +134,7 @@ mod tests {
             (Method::GET, "/missing.js", StatusCode::NOT_FOUND),
             (Method::GET, "/../Cargo.toml", StatusCode::NOT_FOUND),
             (Method::HEAD, "/chat.js", StatusCode::OK),
+            (Method::HEAD, "/", StatusCode::OK),
             (Method::POST, "/", StatusCode::METHOD_NOT_ALLOWED),
         ];
         for (method, path, expected) in cases {

@@ -169,7 +169,8 @@ async function joinRoom(room) {
   if (!joined) return false;
   state.joined.add(room);
   save();
-  setPresence(room, joined.members);
+  // The members come with the `presence` event the join sent the room, which the ack follows:
+  // taking the ack's list could undo a newer event.
   for (const message of joined.history) arrived(message);
   renderRooms();
   return true;
@@ -220,13 +221,10 @@ function renderRooms() {
   }
 }
 
-socket.on("presence", ({ room, members }) => setPresence(room, members));
-
-function setPresence(room, members) {
-  if (!state.joined.has(room)) return;
+socket.on("presence", ({ room, members }) => {
   state.presence.set(room, members);
   if (room === state.current) renderPresence();
-}
+});
 
 function renderPresence() {
   const members = state.presence.get(state.current) ?? [];

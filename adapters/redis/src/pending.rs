@@ -1,6 +1,7 @@
 //! Requests this server sent and whose answers it waits for, by request id.
 
 use std::collections::HashSet;
+use std::future::Future;
 use std::time::Duration;
 
 use dashmap::DashMap;
@@ -98,6 +99,28 @@ impl Requests {
             tracing::warn!(request = id, "not every server answered in time");
         }
         self.remove(id)
+    }
+
+    /// Follows broadcast-with-acks request `id` (its [`Pending::Acks`] inserted already): once
+    /// `others` says how many other servers were asked, the acks settle when they have all
+    /// counted; the request is forgotten once nobody waits for its acks any more.
+    pub(crate) async fn follow_acks(
+        &self,
+        id: &str,
+        others: impl Future<Output = usize>,
+        recipient: AckRecipient,
+    ) {
+        let others = others.await;
+        self.with(id, |pending| {
+            if let Pending::Acks(acks) = pending {
+                acks.servers = Some(others);
+                acks.settle();
+            }
+        });
+        while !recipient.is_closed() {
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+        self.remove(id);
     }
 }
 

@@ -253,18 +253,8 @@ impl Adapter for ShardedAdapter {
         shared.publish(shared.channels.main.clone(), &message);
         let shared = shared.clone();
         tokio::spawn(async move {
-            let others = shared.server_count().await - 1;
-            shared.requests.with(&id, |pending| {
-                if let Pending::Acks(acks) = pending {
-                    acks.servers = Some(others);
-                    acks.settle();
-                }
-            });
-            // Forget the request once nobody waits for its acks any more.
-            while !recipient.is_closed() {
-                tokio::time::sleep(Duration::from_millis(500)).await;
-            }
-            shared.requests.remove(&id);
+            let others = async { shared.server_count().await - 1 };
+            shared.requests.follow_acks(&id, others, recipient).await;
         });
     }
 

@@ -16,7 +16,7 @@ use tokio::sync::oneshot;
 use crate::channels::Channels;
 use crate::cluster::ClusterShared;
 use crate::codec::{self, Event, kind};
-use crate::pending::{Acks, Gather, Pending, Requests, new_id};
+use crate::pending::{Gather, Pending, Requests, new_id};
 use crate::recovery::Recording;
 use crate::subscriber;
 
@@ -216,17 +216,7 @@ impl Adapter for RedisAdapter {
         if options.local {
             return;
         }
-        let id = new_id();
-        let recipient = acks.recipient();
-        shared.requests.insert(
-            id.clone(),
-            Pending::Acks(Acks {
-                collector: Some(acks),
-                recipient: recipient.clone(),
-                counted: 0,
-                servers: None,
-            }),
-        );
+        let (id, recipient) = shared.requests.expect_acks(acks);
         let request = codec::encode_broadcast_request(
             &shared.uid,
             &id,

@@ -456,7 +456,7 @@ fn string(fields: &Map<String, Json>, key: &str) -> Option<String> {
 }
 
 /// The value under `key` of a msgpack map.
-fn field<'a>(map: &'a Pack, key: &str) -> Option<&'a Pack> {
+pub(crate) fn field<'a>(map: &'a Pack, key: &str) -> Option<&'a Pack> {
     match map {
         Pack::Map(entries) => entries
             .iter()

@@ -101,6 +101,21 @@ impl Requests {
         self.remove(id)
     }
 
+    /// Starts a broadcast-with-acks request whose acks go to `acks`: its id, and who waits
+    /// for the acks.
+    pub(crate) fn expect_acks(&self, acks: AckCollector) -> (String, AckRecipient) {
+        let id = new_id();
+        let recipient = acks.recipient();
+        let pending = Acks {
+            collector: Some(acks),
+            recipient: recipient.clone(),
+            counted: 0,
+            servers: None,
+        };
+        self.insert(id.clone(), Pending::Acks(pending));
+        (id, recipient)
+    }
+
     /// Follows broadcast-with-acks request `id` (its [`Pending::Acks`] inserted already): once
     /// `others` says how many other servers were asked, the acks settle when they have all
     /// counted; the request is forgotten once nobody waits for its acks any more.

@@ -163,12 +163,7 @@ fn encode_session(session: &SessionState, nsp: &str) -> String {
 pub(crate) fn decode_session(stored: &[u8], nsp: &str) -> Option<SessionState> {
     let bytes = BASE64.decode(stored).ok()?;
     let map = codec::decode_pack(&bytes).ok()?;
-    let field = |key: &str| {
-        map.as_map()?
-            .iter()
-            .find(|(k, _)| k.as_str() == Some(key))
-            .map(|(_, v)| v)
-    };
+    let field = |key: &str| codec::field(&map, key);
     if field("nsp")?.as_str()? != nsp {
         return None;
     }

@@ -18,7 +18,7 @@ use super::cluster::ShardedShared;
 use super::codec::{self, Message, kind};
 use super::subscriber::Inbound;
 use crate::codec::Event;
-use crate::pending::{Acks, Gather, Pending, Requests};
+use crate::pending::{Gather, Pending, Requests};
 
 /// The adapter of one namespace in a cluster over Redis Cluster's sharded pub/sub, made by
 /// [`ShardedCluster::adapter`](crate::ShardedCluster::adapter).
@@ -233,17 +233,7 @@ impl Adapter for ShardedAdapter {
         if options.local {
             return;
         }
-        let id = new_id();
-        let recipient = acks.recipient();
-        shared.requests.insert(
-            id.clone(),
-            Pending::Acks(Acks {
-                collector: Some(acks),
-                recipient: recipient.clone(),
-                counted: 0,
-                servers: None,
-            }),
-        );
+        let (id, recipient) = shared.requests.expect_acks(acks);
         // Always on the main channel: every server counts its sockets, even with none.
         let message = shared
             .message(kind::BROADCAST)

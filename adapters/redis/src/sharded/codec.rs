@@ -11,8 +11,8 @@ use tidings::adapter::BroadcastOptions;
 use tidings::{Payload, Room};
 
 use crate::codec::{
-    Event, Selection, WireError, decode_pack, encode_pack, json_to_pack, malformed, pack_to_json,
-    read_selection,
+    Event, Selection, WireError, decode_pack, encode_pack, field, json_to_pack, malformed,
+    pack_to_json, read_selection,
 };
 
 /// The message types (socket.io-adapter's `MessageType`).
@@ -213,16 +213,6 @@ pub(crate) fn event_data(event: &Event) -> Pack {
 pub(crate) fn first_arg(args: &Payload) -> Option<Pack> {
     match decode_pack(&args.to_msgpack()) {
         Ok(Pack::Array(mut items)) if !items.is_empty() => Some(items.swap_remove(0)),
-        _ => None,
-    }
-}
-
-fn field<'a>(map: &'a Pack, key: &str) -> Option<&'a Pack> {
-    match map {
-        Pack::Map(entries) => entries
-            .iter()
-            .find(|(k, _)| k.as_str() == Some(key))
-            .map(|(_, v)| v),
         _ => None,
     }
 }

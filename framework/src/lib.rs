@@ -79,7 +79,9 @@ pub use recovery::{MissedPacket, Recovery, SessionState};
 pub use socket::{
     AckFuture, DisconnectReason, EventPacket, Handshake, Rejected, RemoteSocket, Socket,
 };
-pub use tidings_transports::{Cors, EngineConfig, SessionCookie, Sid, serve, serve_with_shutdown};
+pub use tidings_transports::{
+    Cors, EngineConfig, HandshakeRate, SessionCookie, Sid, serve, serve_with_shutdown,
+};
 
 /// The README's server example, compiled as a doc test.
 #[cfg(doctest)]

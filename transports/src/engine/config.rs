@@ -9,6 +9,7 @@ use std::time::Duration;
 use http::request::Parts;
 
 use super::cors::Cors;
+use super::limit::HandshakeRate;
 
 /// A boxed future of a handshake check's verdict.
 pub type AllowFuture = Pin<Box<dyn Future<Output = Result<(), Option<String>>> + Send>>;
@@ -45,6 +46,9 @@ pub struct EngineConfig {
     pub(crate) cookie: Option<SessionCookie>,
     pub(crate) sse_keep_alive: Duration,
     pub(crate) max_queued_bytes: usize,
+    // Limits against abuse.
+    pub(crate) max_connections: Option<usize>,
+    pub(crate) handshake_rate: Option<HandshakeRate>,
 }
 
 impl Default for EngineConfig {
@@ -67,6 +71,8 @@ impl Default for EngineConfig {
             cookie: None,
             sse_keep_alive: Duration::from_secs(15),
             max_queued_bytes: 8 * 1024 * 1024,
+            max_connections: None,
+            handshake_rate: None,
         }
     }
 }
@@ -193,6 +199,26 @@ impl EngineConfig {
         self
     }
 
+    /// The most sessions the engine holds at once; no limit by default (the process takes
+    /// what the operating system's file descriptor limit allows).
+    ///
+    /// A handshake beyond it, on any transport, is answered 503 with
+    /// `{"code":7,"message":"Too many connections"}`
+    /// ([`RequestError::TooManyConnections`](crate::RequestError::TooManyConnections)); a
+    /// WebSocket handshake is refused that way before the upgrade. Open sessions are not
+    /// affected, and their upgrades are not counted again.
+    pub fn max_connections(mut self, max: usize) -> Self {
+        self.max_connections = Some(max);
+        self
+    }
+
+    /// Limits how often one remote address may open a session; no limit by default (behind
+    /// a reverse proxy every client has the proxy's address). See [`HandshakeRate`].
+    pub fn handshake_rate(mut self, rate: HandshakeRate) -> Self {
+        self.handshake_rate = Some(rate);
+        self
+    }
+
     /// Whether the named transport is enabled.
     pub(crate) fn allows(&self, transport: &str) -> bool {
         self.transports.iter().any(|t| t == transport)
@@ -219,6 +245,8 @@ impl fmt::Debug for EngineConfig {
             .field("cookie", &self.cookie)
             .field("sse_keep_alive", &self.sse_keep_alive)
             .field("max_queued_bytes", &self.max_queued_bytes)
+            .field("max_connections", &self.max_connections)
+            .field("handshake_rate", &self.handshake_rate)
             .finish()
     }
 }

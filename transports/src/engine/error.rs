@@ -8,8 +8,9 @@ use crate::service::EngineBody;
 /// An Engine.IO request error, as the protocol numbers them.
 ///
 /// Each is answered with status 400 (403 for [`Forbidden`](Self::Forbidden), 413 for
-/// [`PayloadTooLarge`](Self::PayloadTooLarge), 503 for [`ShuttingDown`](Self::ShuttingDown))
-/// and a JSON body such as `{"code":1,"message":"Session ID unknown"}`.
+/// [`PayloadTooLarge`](Self::PayloadTooLarge), 429 for
+/// [`TooManyHandshakes`](Self::TooManyHandshakes), 503 for [`ShuttingDown`](Self::ShuttingDown)
+/// and [`TooManyConnections`](Self::TooManyConnections)) and a JSON body such as `{"code":1,"message":"Session ID unknown"}`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum RequestError {
@@ -37,6 +38,13 @@ pub enum RequestError {
     /// connection error and retry with their back-off, and load balancers read 503 as "try
     /// another server".
     ShuttingDown,
+    /// Code 7 with status 503: a handshake while the engine holds
+    /// [`max_connections`](crate::EngineConfig::max_connections) sessions. The client should
+    /// try again later, or elsewhere; sessions already open are not affected.
+    TooManyConnections,
+    /// Code 8 with status 429: a handshake beyond the remote address's
+    /// [`handshake_rate`](crate::EngineConfig::handshake_rate). The client should slow down.
+    TooManyHandshakes,
 }
 
 impl RequestError {
@@ -50,6 +58,8 @@ impl RequestError {
             RequestError::Forbidden(_) => 4,
             RequestError::UnsupportedProtocolVersion => 5,
             RequestError::ShuttingDown => 6,
+            RequestError::TooManyConnections => 7,
+            RequestError::TooManyHandshakes => 8,
         }
     }
 
@@ -58,7 +68,10 @@ impl RequestError {
         match self {
             RequestError::Forbidden(_) => StatusCode::FORBIDDEN,
             RequestError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            RequestError::ShuttingDown => StatusCode::SERVICE_UNAVAILABLE,
+            RequestError::ShuttingDown | RequestError::TooManyConnections => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
+            RequestError::TooManyHandshakes => StatusCode::TOO_MANY_REQUESTS,
             _ => StatusCode::BAD_REQUEST,
         }
     }
@@ -75,6 +88,8 @@ impl RequestError {
             RequestError::UnsupportedProtocolVersion => "Unsupported protocol version",
             RequestError::PayloadTooLarge => "Payload too large",
             RequestError::ShuttingDown => "Server shutting down",
+            RequestError::TooManyConnections => "Too many connections",
+            RequestError::TooManyHandshakes => "Too many handshakes",
         }
     }
 
@@ -151,6 +166,16 @@ mod tests {
                 RequestError::ShuttingDown,
                 503,
                 r#"{"code":6,"message":"Server shutting down"}"#,
+            ),
+            (
+                RequestError::TooManyConnections,
+                503,
+                r#"{"code":7,"message":"Too many connections"}"#,
+            ),
+            (
+                RequestError::TooManyHandshakes,
+                429,
+                r#"{"code":8,"message":"Too many handshakes"}"#,
             ),
         ];
         for (error, status, body) in cases {

@@ -6,6 +6,7 @@ mod cors;
 mod error;
 mod handler;
 pub(crate) mod heartbeat;
+mod limit;
 pub(crate) mod query;
 mod session;
 mod shutdown;
@@ -13,7 +14,7 @@ mod sid;
 
 use std::fmt;
 use std::sync::Arc;
-use std::sync::atomic::{Ordering, fence};
+use std::sync::atomic::{AtomicUsize, Ordering, fence};
 use std::time::Duration;
 
 use bytes::{Buf, Bytes};
@@ -27,6 +28,8 @@ pub use self::config::{AllowFuture, EngineConfig, SessionCookie};
 pub use self::cors::Cors;
 pub use self::error::RequestError;
 pub use self::handler::{CloseReason, Handler};
+pub use self::limit::HandshakeRate;
+use self::limit::RateTable;
 use self::query::Query;
 pub(crate) use self::session::Downstream;
 pub use self::session::{SendError, Session, SessionClosed};
@@ -34,7 +37,7 @@ use self::shutdown::Drain;
 pub(crate) use self::shutdown::Writer;
 pub use self::sid::{InvalidSid, Sid};
 use crate::Packet;
-use crate::service::{EngineBody, EngineLayer, EngineService, NotFound};
+use crate::service::{EngineBody, EngineLayer, EngineService, NotFound, PeerAddr};
 use crate::transport::{self, Transport};
 
 /// An Engine.IO v4 server: it opens sessions, keeps them alive and moves their packets over
@@ -76,14 +79,47 @@ pub(crate) struct Shared {
     pub(crate) sessions: DashMap<Sid, Session>,
     pub(crate) drain: Drain,
     transports: Vec<Box<dyn Transport>>,
+    /// Sessions in the table, and handshakes about to add one (`max_connections`).
+    open: AtomicUsize,
+    /// Handshakes per remote address, when limited.
+    rates: Option<RateTable>,
 }
 
 impl Shared {
     /// Removes a closed session from the table.
     pub(crate) fn forget(&self, sid: Sid) {
         if self.sessions.remove(&sid).is_some() {
+            self.open.fetch_sub(1, Ordering::AcqRel);
             self.drain.changed();
         }
+    }
+
+    /// Counts a session about to be opened; fails at `max_connections`.
+    fn reserve(&self) -> Result<(), RequestError> {
+        let max = self.config.max_connections.unwrap_or(usize::MAX);
+        self.open
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |open| {
+                (open < max).then_some(open + 1)
+            })
+            .map(drop)
+            .map_err(|_| RequestError::TooManyConnections)
+    }
+
+    /// Refuses a handshake from an address over its rate, or when the engine is full (without
+    /// counting it yet: `allow_request` may still refuse it).
+    fn admit(&self, parts: &Parts) -> Result<(), RequestError> {
+        if let Some(max) = self.config.max_connections
+            && self.open.load(Ordering::Acquire) >= max
+        {
+            return Err(RequestError::TooManyConnections);
+        }
+        if let Some(rates) = &self.rates
+            && let Some(PeerAddr(peer)) = parts.extensions.get::<PeerAddr>()
+            && !rates.allow(peer.ip(), tokio::time::Instant::now())
+        {
+            return Err(RequestError::TooManyHandshakes);
+        }
+        Ok(())
     }
 }
 
@@ -96,11 +132,13 @@ impl Engine {
             .collect();
         Engine {
             shared: Arc::new(Shared {
-                config,
                 handler: Box::new(handler),
                 sessions: DashMap::new(),
                 drain: Drain::default(),
                 transports,
+                open: AtomicUsize::new(0),
+                rates: config.handshake_rate.clone().map(RateTable::new),
+                config,
             }),
         }
     }
@@ -177,7 +215,10 @@ impl Engine {
                 connections = shared.drain.writers(),
                 "shutdown deadline passed; dropping what is left"
             );
-            shared.sessions.clear();
+            shared.sessions.retain(|_, _| {
+                shared.open.fetch_sub(1, Ordering::AcqRel);
+                false
+            });
         }
     }
 
@@ -278,9 +319,11 @@ impl Engine {
         if self.shared.drain.begun() {
             return Err(RequestError::ShuttingDown);
         }
+        self.shared.admit(parts)?;
         if let Some(allow) = &self.shared.config.allow_request {
             allow(parts).await.map_err(RequestError::Forbidden)?;
         }
+        self.shared.reserve()?;
         let sid = Sid::new();
         let open = self.open_packet(sid, transport);
         let session = Session::new(self.shared.clone(), sid, transport.name(), open);

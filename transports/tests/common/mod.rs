@@ -422,6 +422,23 @@ impl Http {
         }
     }
 
+    /// A connection from another loopback address (`127.0.0.2`, …), so that the server sees
+    /// another client.
+    pub(crate) async fn connect_from(addr: SocketAddr, local: std::net::Ipv4Addr) -> Http {
+        let socket = tokio::net::TcpSocket::new_v4().expect("a socket");
+        socket
+            .bind(SocketAddr::from((local, 0)))
+            .expect("bind a loopback address");
+        let stream = within("a connection", socket.connect(addr))
+            .await
+            .expect("connect");
+        stream.set_nodelay(true).expect("nodelay");
+        Http {
+            stream,
+            buf: Vec::new(),
+        }
+    }
+
     /// The connection and the bytes read past the last response, for a protocol that takes
     /// over the connection (a WebSocket after `101`).
     pub(crate) fn into_parts(self) -> (TcpStream, Vec<u8>) {

@@ -13,6 +13,7 @@ use crate::client::EngineHandler;
 use crate::namespace::{LocalNamespace, StateMap};
 use crate::parser::{Parser, json::DEFAULT_MAX_ATTACHMENTS};
 use crate::recovery::Recovery;
+use crate::socket::EventRate;
 
 /// The settings of a server: `Io::builder()…build()`.
 ///
@@ -34,6 +35,7 @@ pub struct IoBuilder {
     ack_timeout: Duration,
     connect_timeout: Duration,
     max_attachments: usize,
+    event_rate: Option<EventRate>,
     recovery: Option<Recovery>,
     state: StateMap,
     adapter: AdapterFactory,
@@ -47,6 +49,7 @@ impl Default for IoBuilder {
             ack_timeout: Duration::from_secs(5),
             connect_timeout: Duration::from_secs(45),
             max_attachments: DEFAULT_MAX_ATTACHMENTS,
+            event_rate: None,
             recovery: None,
             state: StateMap::default(),
             adapter: Arc::new(|namespace| Arc::new(LocalAdapter::new(namespace))),
@@ -89,6 +92,13 @@ impl IoBuilder {
         self
     }
 
+    /// Limits how many events each socket may send; no limit by default. See
+    /// [`EventRate`] for what happens to the events over it.
+    pub fn event_rate(mut self, rate: EventRate) -> Self {
+        self.event_rate = Some(rate);
+        self
+    }
+
     /// Turns connection state recovery on: a client that lost its connection and comes
     /// back within the time limit gets its socket back, with its id, rooms and data, and
     /// every packet it missed ([`Socket::recovered`](crate::Socket::recovered) is then
@@ -126,6 +136,7 @@ impl IoBuilder {
             ack_timeout: self.ack_timeout,
             connect_timeout: self.connect_timeout,
             max_attachments: self.max_attachments,
+            event_rate: self.event_rate,
             recovery: self.recovery,
             state: self.state,
         });
@@ -153,6 +164,7 @@ impl fmt::Debug for IoBuilder {
             .field("ack_timeout", &self.ack_timeout)
             .field("connect_timeout", &self.connect_timeout)
             .field("max_attachments", &self.max_attachments)
+            .field("event_rate", &self.event_rate)
             .field("recovery", &self.recovery)
             .finish_non_exhaustive()
     }

@@ -16,6 +16,7 @@ use crate::handler::Handler;
 use crate::namespace::{Handlers, Namespace, StateMap};
 use crate::parser::Parser;
 use crate::recovery::Recovery;
+use crate::socket::EventRate;
 use crate::sync::{read, write};
 
 /// The Socket.IO server: its namespaces, and the engine that carries them.
@@ -52,6 +53,7 @@ pub(crate) struct Core {
     pub(crate) ack_timeout: Duration,
     pub(crate) connect_timeout: Duration,
     pub(crate) max_attachments: usize,
+    pub(crate) event_rate: Option<EventRate>,
     pub(crate) recovery: Option<Recovery>,
     pub(crate) state: StateMap,
 }

@@ -21,7 +21,7 @@ use crate::operators::{BroadcastOperators, IntoRooms};
 use crate::parser::Parser;
 use crate::recovery::Recovery;
 use crate::sid_map::SidMap;
-use crate::socket::{RemoteSocket, Socket};
+use crate::socket::{EventRate, RemoteSocket, Socket};
 use crate::sync::{read, write};
 use crate::{EmitError, Payload, Sid};
 
@@ -110,6 +110,10 @@ impl Namespace {
 
     pub(crate) fn ack_timeout(&self) -> Duration {
         self.0.core.ack_timeout
+    }
+
+    pub(crate) fn event_rate(&self) -> Option<&EventRate> {
+        self.0.core.event_rate.as_ref()
     }
 
     pub(crate) fn recovery(&self) -> Option<&Recovery> {

@@ -4,7 +4,10 @@
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use super::{AckSink, DisconnectReason, EventPacket, Reply, Socket};
+use tokio::time::Instant;
+
+use super::rate::Verdict;
+use super::{AckSink, DisconnectReason, EventPacket, OverRate, RATE_LIMIT_EVENT, Reply, Socket};
 use crate::Payload;
 use crate::client::Client;
 use crate::handler::{BoxedHandler, Context};
@@ -75,7 +78,7 @@ impl Socket {
     }
 
     fn on_event(&self, event: String, args: Payload, ack: Option<u64>) {
-        if !self.connected() {
+        if !self.connected() || !self.within_rate(&event) {
             return;
         }
         let interceptors = read(&self.0.handlers).interceptors.clone();
@@ -118,6 +121,27 @@ impl Socket {
         if let Some(handler) = handler {
             handler.call(context(event, args));
         }
+    }
+
+    /// Takes a token from the socket's event bucket; when it is empty, tells the client
+    /// (once per overrun) and, as the policy says, disconnects the socket.
+    fn within_rate(&self, event: &str) -> bool {
+        let (Some(rate), Some(bucket)) = (self.0.namespace.event_rate(), &self.0.rate) else {
+            return true;
+        };
+        let Verdict::Refuse { tell } = lock(bucket).take(rate, Instant::now()) else {
+            return true;
+        };
+        let disconnect = rate.policy() == OverRate::Disconnect;
+        tracing::debug!(socket = %self.id(), event, disconnect, "event over the rate");
+        if tell {
+            let error = serde_json::json!({ "message": "Rate limit exceeded", "event": event });
+            let _ = self.emit(RATE_LIMIT_EVENT, &error);
+        }
+        if disconnect {
+            self.close_with(DisconnectReason::RateLimited, true);
+        }
+        false
     }
 
     /// Disconnects the socket: tells the client when `notify`, calls the disconnecting

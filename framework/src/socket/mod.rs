@@ -5,6 +5,7 @@ mod dispatch;
 mod emit;
 mod handshake;
 mod intercept;
+mod rate;
 mod reason;
 mod recover;
 mod remote;
@@ -25,6 +26,8 @@ pub(crate) use self::ack::AckSink;
 pub use self::handshake::Handshake;
 use self::intercept::BoxedInterceptor;
 pub use self::intercept::{EventPacket, Rejected};
+use self::rate::Bucket;
+pub use self::rate::{EventRate, OverRate, RATE_LIMIT_EVENT};
 pub use self::reason::DisconnectReason;
 use self::recover::Recovering;
 pub use self::remote::RemoteSocket;
@@ -78,6 +81,8 @@ struct Inner {
     data: RwLock<Option<Arc<dyn Any + Send + Sync>>>,
     /// How to show the data to other servers, from its `Serialize` impl.
     data_json: RwLock<Option<serde_json::Value>>,
+    /// Its event bucket, when events are limited (boxed, as most servers leave it off).
+    rate: Option<Box<Mutex<Bucket>>>,
 }
 
 #[derive(Default)]
@@ -131,6 +136,9 @@ impl Socket {
         session: Session,
         handshake: Handshake,
     ) -> Socket {
+        let rate = namespace
+            .event_rate()
+            .map(|_| Box::new(Mutex::new(Bucket::new(tokio::time::Instant::now()))));
         Socket(Arc::new(Inner {
             id,
             recovery,
@@ -143,6 +151,7 @@ impl Socket {
             inbox: Mutex::new(Some(Vec::new())),
             data: RwLock::new(restored.and_then(|state| state.data.clone())),
             data_json: RwLock::new(restored.and_then(|state| state.data_json.clone())),
+            rate,
         }))
     }
 

@@ -30,6 +30,9 @@ pub enum DisconnectReason {
     /// reached [`EngineConfig::max_queued_bytes`](crate::EngineConfig::max_queued_bytes) and
     /// the connection was closed.
     SlowClient,
+    /// The socket sent events over its [`EventRate`](crate::EventRate), whose policy is
+    /// [`OverRate::Disconnect`](crate::OverRate::Disconnect).
+    RateLimited,
 }
 
 impl DisconnectReason {
@@ -45,6 +48,7 @@ impl DisconnectReason {
             DisconnectReason::ParseError => "parse error",
             DisconnectReason::ServerShuttingDown => "server shutting down",
             DisconnectReason::SlowClient => "slow client",
+            DisconnectReason::RateLimited => "rate limited",
         }
     }
 }

@@ -9,6 +9,7 @@ use std::time::Duration;
 use http::request::Parts;
 
 use super::cors::Cors;
+use super::origin::AllowedOrigins;
 
 /// A boxed future of a handshake check's verdict.
 pub type AllowFuture = Pin<Box<dyn Future<Output = Result<(), Option<String>>> + Send>>;
@@ -45,6 +46,7 @@ pub struct EngineConfig {
     pub(crate) cookie: Option<SessionCookie>,
     pub(crate) sse_keep_alive: Duration,
     pub(crate) max_queued_bytes: usize,
+    pub(crate) origins: Option<AllowedOrigins>,
 }
 
 impl Default for EngineConfig {
@@ -67,6 +69,7 @@ impl Default for EngineConfig {
             cookie: None,
             sse_keep_alive: Duration::from_secs(15),
             max_queued_bytes: 8 * 1024 * 1024,
+            origins: None,
         }
     }
 }
@@ -193,6 +196,66 @@ impl EngineConfig {
         self
     }
 
+    /// Turns the `Origin` check on, allowing exactly these origins: every request of every
+    /// transport (handshakes, long-polling GETs and POSTs, SSE streams, WebSocket handshakes and
+    /// upgrades) whose `Origin` header names another origin is refused with status 403 and
+    /// `{"code":4,"message":"Origin not allowed"}`, a WebSocket before it is upgraded. Off by
+    /// default. This is what stops cross-site WebSocket hijacking; [`cors`](Self::cors) only
+    /// adds headers and refuses nothing. See `docs/security.md`.
+    ///
+    /// Origins are compared as browsers send them: scheme, host and port, exactly
+    /// (`https://app.test` is `https://app.test:443`, not `http://app.test` nor
+    /// `https://app.test:8443`; case does not matter). There are no wildcards, and `null` (sent
+    /// by sandboxed frames and `file:` pages, whoever they are) is never listed: use
+    /// [`allow_origin_if`](Self::allow_origin_if) for patterns. Requests without `Origin` pass:
+    /// browsers send it with every WebSocket handshake and cross-origin request, so only
+    /// non-browser clients (which could send any) and same-origin requests omit it.
+    ///
+    /// ```
+    /// use tidings_transports::EngineConfig;
+    ///
+    /// let config = EngineConfig::default()
+    ///     .allowed_origins(["https://app.example.com", "http://localhost:3000"]);
+    /// ```
+    ///
+    /// # Panics
+    /// When an entry is not an origin (`scheme://host[:port]`: no path, no wildcard, not `null`).
+    pub fn allowed_origins<I, S>(mut self, origins: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        let allowed = self.origins.get_or_insert_with(AllowedOrigins::default);
+        allowed.set_list(origins.into_iter().map(Into::into));
+        self
+    }
+
+    /// Turns the `Origin` check on (see [`allowed_origins`](Self::allowed_origins)), also
+    /// allowing every origin `accepts` returns true for, as the request sent it. An escape
+    /// hatch for patterns; match whole origins (a suffix such as `.example.com` must come after
+    /// `://`, or `https://evil-example.com` passes).
+    ///
+    /// ```
+    /// use tidings_transports::EngineConfig;
+    ///
+    /// let config = EngineConfig::default()
+    ///     .allowed_origins(["https://app.example.com"])
+    ///     .allow_origin_if(|origin| {
+    ///         origin
+    ///             .strip_prefix("https://")
+    ///             .and_then(|host| host.strip_suffix(".preview.example.com"))
+    ///             .is_some_and(|name| name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
+    ///     });
+    /// ```
+    pub fn allow_origin_if<F>(mut self, accepts: F) -> Self
+    where
+        F: Fn(&str) -> bool + Send + Sync + 'static,
+    {
+        let allowed = self.origins.get_or_insert_with(AllowedOrigins::default);
+        allowed.set_predicate(Arc::new(accepts));
+        self
+    }
+
     /// Whether the named transport is enabled.
     pub(crate) fn allows(&self, transport: &str) -> bool {
         self.transports.iter().any(|t| t == transport)
@@ -219,6 +282,7 @@ impl fmt::Debug for EngineConfig {
             .field("cookie", &self.cookie)
             .field("sse_keep_alive", &self.sse_keep_alive)
             .field("max_queued_bytes", &self.max_queued_bytes)
+            .field("origins", &self.origins)
             .finish()
     }
 }

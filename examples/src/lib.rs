@@ -5,12 +5,13 @@
 mod static_files;
 
 use std::net::SocketAddr;
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use bytes::Bytes;
 use http::{Request, Response};
 use hyper::body::{Body, Incoming};
-use tidings_transports::{Engine, NotFound};
+use tidings_transports::{Engine, EngineConfig, NotFound};
 use tower_layer::Layer;
 use tower_service::Service;
 
@@ -18,7 +19,10 @@ pub use static_files::StaticFiles;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
-/// Binds `127.0.0.1:$PORT` (3000 when `PORT` is unset).
+/// The port [`bind`] bound, for [`own_origins`].
+static PORT: OnceLock<u16> = OnceLock::new();
+
+/// Binds `127.0.0.1:$PORT` (3000 when `PORT` is unset; `0` picks a free port).
 ///
 /// # Errors
 /// When `PORT` is not a port number or the address cannot be bound.
@@ -29,7 +33,41 @@ pub async fn bind() -> std::io::Result<tokio::net::TcpListener> {
             .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?,
         Err(_) => 3000,
     };
-    tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], port))).await
+    let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], port))).await?;
+    let _ = PORT.set(listener.local_addr()?.port());
+    Ok(listener)
+}
+
+/// Turns the engine's `Origin` check on
+/// ([`EngineConfig::allowed_origins`]), allowing the server's own pages
+/// (`http://127.0.0.1:<port>` and `http://localhost:<port>`, the port [`bind`] bound), the
+/// origins in `ALLOWED_ORIGINS` (comma-separated, e.g. a reverse proxy's
+/// `http://127.0.0.1:8080`) and the one in `CORS_ORIGIN`. Requests without `Origin`
+/// (non-browser clients) pass. Until [`bind`] has run, only the listed origins are allowed.
+///
+/// # Panics
+/// When an origin in `ALLOWED_ORIGINS` or `CORS_ORIGIN` is not an origin
+/// (`scheme://host[:port]`).
+pub fn own_origins(config: EngineConfig) -> EngineConfig {
+    let listed = std::env::var("ALLOWED_ORIGINS").unwrap_or_default();
+    let mut origins: Vec<String> = listed
+        .split(',')
+        .map(str::trim)
+        .filter(|origin| !origin.is_empty())
+        .map(str::to_owned)
+        .collect();
+    origins.extend(std::env::var("CORS_ORIGIN"));
+    config.allowed_origins(origins).allow_origin_if(|origin| {
+        let Some(port) = PORT.get() else {
+            return false;
+        };
+        ["http://127.0.0.1", "http://localhost"].iter().any(|host| {
+            origin
+                .strip_prefix(host)
+                .and_then(|rest| rest.strip_prefix(':'))
+                .is_some_and(|rest| rest == port.to_string())
+        })
+    })
 }
 
 /// Logs to stderr, filtered by `RUST_LOG` (default `warn`).
@@ -237,9 +275,10 @@ pub async fn clustered(builder: tidings::IoBuilder) -> std::io::Result<tidings::
 /// The test beds' Engine.IO settings, from the environment: `PING_INTERVAL` and
 /// `PING_TIMEOUT` in milliseconds (300 and 200 by default), `MAX_PAYLOAD` in bytes (1 MB),
 /// `MAX_QUEUED_BYTES` in bytes (8 MiB), `TRANSPORTS` (a comma-separated list) and
-/// `CORS_ORIGIN` (one allowed origin, with credentials).
-pub fn testbed_engine_config(path: &str) -> tidings_transports::EngineConfig {
-    let mut config = tidings_transports::EngineConfig::default()
+/// `CORS_ORIGIN` (one allowed origin, with credentials); the `Origin` check is on, as
+/// [`own_origins`] sets it (`ALLOWED_ORIGINS`).
+pub fn testbed_engine_config(path: &str) -> EngineConfig {
+    let mut config = EngineConfig::default()
         .path(path)
         .ping_interval(Duration::from_millis(env_number("PING_INTERVAL", 300)))
         .ping_timeout(Duration::from_millis(env_number("PING_TIMEOUT", 200)))
@@ -251,7 +290,7 @@ pub fn testbed_engine_config(path: &str) -> tidings_transports::EngineConfig {
     if let Ok(origin) = std::env::var("CORS_ORIGIN") {
         config = config.cors(tidings_transports::Cors::origins([origin]).credentials(true));
     }
-    config
+    own_origins(config)
 }
 
 /// The number in environment variable `name`, or `default` when it is unset or not a number.

@@ -11,6 +11,10 @@
 //!   A page that comes back as a new socket (after a server restart, say) gets each room's
 //!   recent messages when it joins again ([`history`]).
 //!
+//! Only pages of the server's own origin (`http://127.0.0.1:$PORT`, `http://localhost:$PORT`)
+//! and those in `ALLOWED_ORIGINS` (comma-separated) may connect from a browser
+//! (`tidings_examples::own_origins`): another site cannot open a socket as its visitors.
+//!
 //! With `REDIS_URL` set, the server joins the cluster of that Redis: broadcasts, presence and
 //! recovery span every server, and each server keeps a copy of the recent messages.
 //! Every event is answered `{ "ok": … }` or `{ "error": "…" }` ([`reply`]); the protocol is
@@ -26,7 +30,7 @@ mod rooms;
 mod typing;
 
 use serde::Serialize;
-use tidings::{Io, Recovery, Socket};
+use tidings::{EngineConfig, Io, Recovery, Socket};
 
 use crate::history::History;
 use crate::member::Member;
@@ -63,7 +67,9 @@ async fn connected(socket: Socket, member: Member) {
 async fn main() -> std::io::Result<()> {
     tidings_examples::init_tracing();
     let history = History::default();
+    let engine = EngineConfig::default().path("/socket.io/");
     let builder = Io::builder()
+        .engine(tidings_examples::own_origins(engine))
         .recovery(Recovery::default())
         .state(history.clone());
     let io = tidings_examples::clustered(builder).await?.build();

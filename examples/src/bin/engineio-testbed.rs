@@ -8,7 +8,8 @@
 //! Timings and limits come from the environment: `PING_INTERVAL` and `PING_TIMEOUT` (ms,
 //! default 300 and 200), `MAX_PAYLOAD` (bytes, default 1000000), `MAX_QUEUED_BYTES` (bytes,
 //! default 8 MiB), `TRANSPORTS` (comma-separated, default all), `CORS_ORIGIN` (an allowed
-//! origin, with credentials). SIGTERM or SIGINT shuts it down gracefully within
+//! origin, with credentials), `ALLOWED_ORIGINS` (comma-separated origins whose pages may
+//! connect besides the server's own, see `tidings_examples::own_origins`). SIGTERM or SIGINT shuts it down gracefully within
 //! `SHUTDOWN_DEADLINE` ms (default 10000).
 
 use http::request::Parts;

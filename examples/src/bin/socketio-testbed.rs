@@ -82,7 +82,9 @@
 //! otherwise); `PING_INTERVAL` and `PING_TIMEOUT` (ms, default 300 and 200); `CONNECT_TIMEOUT`
 //! (ms, default 45000); `ACK_TIMEOUT` (ms, default 5000); `MAX_PAYLOAD` (bytes, default
 //! 1000000); `MAX_QUEUED_BYTES` (bytes, default 8 MiB); `TRANSPORTS` (comma-separated, default
-//! all); `KEEP_REASONS` (how many of the latest disconnections `reasons` keeps, default all);
+//! all); `CORS_ORIGIN` (an allowed origin, with credentials); `ALLOWED_ORIGINS`
+//! (comma-separated origins whose pages may connect besides the server's own, see
+//! `tidings_examples::own_origins`); `KEEP_REASONS` (how many of the latest disconnections `reasons` keeps, default all);
 //! `SHUTDOWN_DEADLINE` (ms, default 10000); `NODE_NAME` (the server's name in `node` and in its
 //! server-side replies, default `tidings`); `RECOVERY` (ms: turns connection state recovery on,
 //! with this `max_disconnection_duration`); `STATIC_DIR` (a folder: every request off

@@ -10,6 +10,7 @@ use http::request::Parts;
 
 use super::cors::Cors;
 use super::limit::HandshakeRate;
+use super::origin::AllowedOrigins;
 
 /// A boxed future of a handshake check's verdict.
 pub type AllowFuture = Pin<Box<dyn Future<Output = Result<(), Option<String>>> + Send>>;
@@ -49,6 +50,7 @@ pub struct EngineConfig {
     // Limits against abuse.
     pub(crate) max_connections: Option<usize>,
     pub(crate) handshake_rate: Option<HandshakeRate>,
+    pub(crate) origins: Option<AllowedOrigins>,
 }
 
 impl Default for EngineConfig {
@@ -73,6 +75,7 @@ impl Default for EngineConfig {
             max_queued_bytes: 8 * 1024 * 1024,
             max_connections: None,
             handshake_rate: None,
+            origins: None,
         }
     }
 }
@@ -219,6 +222,66 @@ impl EngineConfig {
         self
     }
 
+    /// Turns the `Origin` check on, allowing exactly these origins: every request of every
+    /// transport (handshakes, long-polling GETs and POSTs, SSE streams, WebSocket handshakes and
+    /// upgrades) whose `Origin` header names another origin is refused with status 403 and
+    /// `{"code":4,"message":"Origin not allowed"}`, a WebSocket before it is upgraded. Off by
+    /// default. This is what stops cross-site WebSocket hijacking; [`cors`](Self::cors) only
+    /// adds headers and refuses nothing. See `docs/security.md`.
+    ///
+    /// Origins are compared as browsers send them: scheme, host and port, exactly
+    /// (`https://app.test` is `https://app.test:443`, not `http://app.test` nor
+    /// `https://app.test:8443`; case does not matter). There are no wildcards, and `null` (sent
+    /// by sandboxed frames and `file:` pages, whoever they are) is never listed: use
+    /// [`allow_origin_if`](Self::allow_origin_if) for patterns. Requests without `Origin` pass:
+    /// browsers send it with every WebSocket handshake and cross-origin request, so only
+    /// non-browser clients (which could send any) and same-origin requests omit it.
+    ///
+    /// ```
+    /// use tidings_transports::EngineConfig;
+    ///
+    /// let config = EngineConfig::default()
+    ///     .allowed_origins(["https://app.example.com", "http://localhost:3000"]);
+    /// ```
+    ///
+    /// # Panics
+    /// When an entry is not an origin (`scheme://host[:port]`: no path, no wildcard, not `null`).
+    pub fn allowed_origins<I, S>(mut self, origins: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        let allowed = self.origins.get_or_insert_with(AllowedOrigins::default);
+        allowed.set_list(origins.into_iter().map(Into::into));
+        self
+    }
+
+    /// Turns the `Origin` check on (see [`allowed_origins`](Self::allowed_origins)), also
+    /// allowing every origin `accepts` returns true for, as the request sent it. An escape
+    /// hatch for patterns; match whole origins (a suffix such as `.example.com` must come after
+    /// `://`, or `https://evil-example.com` passes).
+    ///
+    /// ```
+    /// use tidings_transports::EngineConfig;
+    ///
+    /// let config = EngineConfig::default()
+    ///     .allowed_origins(["https://app.example.com"])
+    ///     .allow_origin_if(|origin| {
+    ///         origin
+    ///             .strip_prefix("https://")
+    ///             .and_then(|host| host.strip_suffix(".preview.example.com"))
+    ///             .is_some_and(|name| name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
+    ///     });
+    /// ```
+    pub fn allow_origin_if<F>(mut self, accepts: F) -> Self
+    where
+        F: Fn(&str) -> bool + Send + Sync + 'static,
+    {
+        let allowed = self.origins.get_or_insert_with(AllowedOrigins::default);
+        allowed.set_predicate(Arc::new(accepts));
+        self
+    }
+
     /// Whether the named transport is enabled.
     pub(crate) fn allows(&self, transport: &str) -> bool {
         self.transports.iter().any(|t| t == transport)
@@ -247,6 +310,7 @@ impl fmt::Debug for EngineConfig {
             .field("max_queued_bytes", &self.max_queued_bytes)
             .field("max_connections", &self.max_connections)
             .field("handshake_rate", &self.handshake_rate)
+            .field("origins", &self.origins)
             .finish()
     }
 }

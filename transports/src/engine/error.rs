@@ -7,10 +7,12 @@ use crate::service::EngineBody;
 
 /// An Engine.IO request error, as the protocol numbers them.
 ///
-/// Each is answered with status 400 (403 for [`Forbidden`](Self::Forbidden), 413 for
+/// Each is answered with status 400 (403 for [`Forbidden`](Self::Forbidden) and
+/// [`OriginNotAllowed`](Self::OriginNotAllowed), 413 for
 /// [`PayloadTooLarge`](Self::PayloadTooLarge), 429 for
 /// [`TooManyHandshakes`](Self::TooManyHandshakes), 503 for [`ShuttingDown`](Self::ShuttingDown)
-/// and [`TooManyConnections`](Self::TooManyConnections)) and a JSON body such as `{"code":1,"message":"Session ID unknown"}`.
+/// and [`TooManyConnections`](Self::TooManyConnections)) and a JSON body such as
+/// `{"code":1,"message":"Session ID unknown"}`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum RequestError {
@@ -25,6 +27,10 @@ pub enum RequestError {
     BadRequest,
     /// Code 4: the `allow_request` hook refused the handshake, with its message if any.
     Forbidden(Option<String>),
+    /// Code 4 with the message "Origin not allowed": the request's `Origin` header names an
+    /// origin that [`EngineConfig::allowed_origins`](crate::EngineConfig::allowed_origins)
+    /// does not allow. Any request may get it, of a session or a handshake.
+    OriginNotAllowed,
     /// Code 5: the `EIO` parameter is not `4`.
     UnsupportedProtocolVersion,
     /// Code 3 with status 413: a POST body over `max_payload`.
@@ -55,7 +61,7 @@ impl RequestError {
             RequestError::UnknownSid => 1,
             RequestError::BadHandshakeMethod => 2,
             RequestError::BadRequest | RequestError::PayloadTooLarge => 3,
-            RequestError::Forbidden(_) => 4,
+            RequestError::Forbidden(_) | RequestError::OriginNotAllowed => 4,
             RequestError::UnsupportedProtocolVersion => 5,
             RequestError::ShuttingDown => 6,
             RequestError::TooManyConnections => 7,
@@ -66,7 +72,7 @@ impl RequestError {
     /// The HTTP status the error is answered with.
     pub fn status(&self) -> StatusCode {
         match self {
-            RequestError::Forbidden(_) => StatusCode::FORBIDDEN,
+            RequestError::Forbidden(_) | RequestError::OriginNotAllowed => StatusCode::FORBIDDEN,
             RequestError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             RequestError::ShuttingDown | RequestError::TooManyConnections => {
                 StatusCode::SERVICE_UNAVAILABLE
@@ -85,6 +91,7 @@ impl RequestError {
             RequestError::BadRequest => "Bad request",
             RequestError::Forbidden(Some(message)) => message,
             RequestError::Forbidden(None) => "Forbidden",
+            RequestError::OriginNotAllowed => "Origin not allowed",
             RequestError::UnsupportedProtocolVersion => "Unsupported protocol version",
             RequestError::PayloadTooLarge => "Payload too large",
             RequestError::ShuttingDown => "Server shutting down",
@@ -151,6 +158,11 @@ mod tests {
                 RequestError::Forbidden(Some("no token".into())),
                 403,
                 r#"{"code":4,"message":"no token"}"#,
+            ),
+            (
+                RequestError::OriginNotAllowed,
+                403,
+                r#"{"code":4,"message":"Origin not allowed"}"#,
             ),
             (
                 RequestError::UnsupportedProtocolVersion,

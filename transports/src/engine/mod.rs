@@ -7,6 +7,7 @@ mod error;
 mod handler;
 pub(crate) mod heartbeat;
 mod limit;
+mod origin;
 pub(crate) mod query;
 mod session;
 mod shutdown;
@@ -269,6 +270,13 @@ impl Engine {
         B::Data: Send,
         B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
     {
+        // First, on every request: a page of a foreign origin learns nothing, not even
+        // whether its session id exists.
+        if let Some(origins) = &self.shared.config.origins
+            && !origins.allows(&parts.headers)
+        {
+            return Err(RequestError::OriginNotAllowed);
+        }
         let query = Query::parse(parts.uri.query().unwrap_or(""));
         if query.eio.as_deref() != Some("4") {
             return Err(RequestError::UnsupportedProtocolVersion);

@@ -504,6 +504,16 @@ impl Http {
         within("a response head", self.read_head()).await
     }
 
+    /// The whole response whose head was read with [`head`](Self::head).
+    pub(crate) async fn rest(&mut self, head: Head) -> Response {
+        let body = within("a response body", self.read_body(&head)).await;
+        Response {
+            status: head.status,
+            headers: head.headers,
+            body,
+        }
+    }
+
     /// The next chunk of a chunked body whose head was read with [`head`](Self::head);
     /// `None` at its end.
     pub(crate) async fn chunk(&mut self) -> Option<Vec<u8>> {

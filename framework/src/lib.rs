@@ -38,7 +38,8 @@
 //! # Layout
 //! - [`Io`] and [`IoBuilder`]: the server, its settings, and mounting it (standalone with
 //!   [`serve`] or [`serve_with_shutdown`], or in a tower stack with [`Io::layer`]); ending it
-//!   with [`Io::shutdown`].
+//!   with [`Io::shutdown`]. With the `tls` feature, `serve_tls` and `serve_tls_with_shutdown`
+//!   serve it over TLS (rustls).
 //! - [`Namespace`] and [`Socket`]: handlers, emits, acks, rooms, middleware.
 //! - [`BroadcastOperators`]: emits and operations on many sockets.
 //! - The extractors handlers take: [`Data`], [`TryData`], [`Bin`], [`AckSender`],
@@ -82,6 +83,10 @@ pub use socket::{
 };
 pub use tidings_transports::{
     Cors, EngineConfig, HandshakeRate, SessionCookie, Sid, serve, serve_with_shutdown,
+};
+#[cfg(feature = "tls")]
+pub use tidings_transports::{
+    TlsConfig, TlsConfigError, rustls, serve_tls, serve_tls_with_shutdown,
 };
 
 /// The README's server example, compiled as a doc test.

@@ -41,7 +41,9 @@
 //!   event streams).
 //! - [`Engine`], [`Session`], [`EngineConfig`]: the session table, heartbeat and upgrades.
 //! - [`EngineService`], [`EngineLayer`], [`serve`], [`serve_with_shutdown`]: mounting it with
-//!   tower or hyper; [`Engine::shutdown`] ends it gracefully.
+//!   tower or hyper; [`Engine::shutdown`] ends it gracefully. With the `tls` feature,
+//!   `serve_tls` and `serve_tls_with_shutdown` serve it over TLS (rustls), configured by a
+//!   `TlsConfig`.
 //!
 //! The protocol details, the SSE extension and the measured memory per session are in the
 //! repository's `docs/engine.md`.
@@ -59,3 +61,8 @@ pub use packet::{DecodeError, Message, Packet};
 pub use service::{
     EngineBody, EngineLayer, EngineService, NotFound, PeerAddr, serve, serve_with_shutdown,
 };
+#[cfg(feature = "tls")]
+pub use service::{TlsConfig, TlsConfigError, serve_tls, serve_tls_with_shutdown};
+/// The rustls crate that [`TlsConfig::new`] takes a configuration of (the `tls` feature).
+#[cfg(feature = "tls")]
+pub use tokio_rustls::rustls;

@@ -1,9 +1,11 @@
 //! Mounting the engine: a tower [`Service`], a tower [`Layer`](tower_layer::Layer) and a
-//! standalone hyper server.
+//! standalone hyper server (over TLS too, with the `tls` feature).
 
 mod body;
 mod layer;
 mod serve;
+#[cfg(feature = "tls")]
+mod tls;
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -17,6 +19,8 @@ use tower_service::Service;
 pub use self::body::EngineBody;
 pub use self::layer::EngineLayer;
 pub use self::serve::{PeerAddr, serve, serve_with_shutdown};
+#[cfg(feature = "tls")]
+pub use self::tls::{TlsConfig, TlsConfigError, serve_tls, serve_tls_with_shutdown};
 use crate::Engine;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;

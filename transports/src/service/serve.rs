@@ -9,7 +9,8 @@ use http::{Request, Response};
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
-use tokio::net::TcpListener;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::{TcpListener, TcpStream};
 use tower_service::Service;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -75,6 +76,34 @@ pub async fn serve_with_shutdown<S, ResBody>(
     ResBody::Data: Send,
     ResBody::Error: Into<BoxError>,
 {
+    serve_streams(listener, service, signal, plain).await;
+}
+
+/// The stream of a plain-text connection: the TCP stream itself.
+fn plain(stream: TcpStream) -> std::future::Ready<io::Result<TcpStream>> {
+    std::future::ready(Ok(stream))
+}
+
+/// The accept loop of [`serve_with_shutdown`] and of the TLS server: accepts connections until
+/// `signal` resolves and serves each in a task of its own, over the stream `open` makes of the
+/// TCP stream (the stream itself, or a TLS stream once its handshake is done). A connection that
+/// `open` fails is logged and dropped; it holds up neither the loop nor other connections.
+pub(super) async fn serve_streams<S, ResBody, O, F, IO>(
+    listener: TcpListener,
+    service: S,
+    signal: impl Future<Output = ()>,
+    open: O,
+) where
+    S: Service<Request<Incoming>, Response = Response<ResBody>> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    S::Error: Into<BoxError>,
+    ResBody: http_body::Body + Send + 'static,
+    ResBody::Data: Send,
+    ResBody::Error: Into<BoxError>,
+    O: Fn(TcpStream) -> F + Clone + Send + 'static,
+    F: Future<Output = io::Result<IO>> + Send + 'static,
+    IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
     let mut signal = std::pin::pin!(signal);
     loop {
         let accepted = tokio::select! {
@@ -94,24 +123,46 @@ pub async fn serve_with_shutdown<S, ResBody>(
         };
         let _ = stream.set_nodelay(true);
         let service = service.clone();
+        let open = open.clone();
         tokio::spawn(async move {
-            let per_request = hyper::service::service_fn(move |mut request: Request<Incoming>| {
-                request.extensions_mut().insert(PeerAddr(peer));
-                let mut service = service.clone();
-                async move {
-                    poll_fn(|cx| service.poll_ready(cx)).await?;
-                    service.call(request).await
+            let stream = match open(stream).await {
+                Ok(stream) => stream,
+                Err(error) => {
+                    tracing::debug!(%peer, %error, "connection refused before HTTP");
+                    return;
                 }
-            });
-            let connection = http1::Builder::new()
-                .timer(TokioTimer::new())
-                .header_read_timeout(Duration::from_secs(30))
-                .serve_connection(TokioIo::new(stream), per_request)
-                .with_upgrades();
-            if let Err(error) = connection.await {
-                tracing::debug!(%peer, %error, "connection ended with an error");
-            }
+            };
+            serve_connection(stream, peer, service).await;
         });
+    }
+}
+
+/// Serves HTTP/1.1, with upgrades, on one connection until it ends.
+async fn serve_connection<S, ResBody, IO>(stream: IO, peer: SocketAddr, service: S)
+where
+    S: Service<Request<Incoming>, Response = Response<ResBody>> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    S::Error: Into<BoxError>,
+    ResBody: http_body::Body + Send + 'static,
+    ResBody::Data: Send,
+    ResBody::Error: Into<BoxError>,
+    IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let per_request = hyper::service::service_fn(move |mut request: Request<Incoming>| {
+        request.extensions_mut().insert(PeerAddr(peer));
+        let mut service = service.clone();
+        async move {
+            poll_fn(|cx| service.poll_ready(cx)).await?;
+            service.call(request).await
+        }
+    });
+    let connection = http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(Duration::from_secs(30))
+        .serve_connection(TokioIo::new(stream), per_request)
+        .with_upgrades();
+    if let Err(error) = connection.await {
+        tracing::debug!(%peer, %error, "connection ended with an error");
     }
 }
 

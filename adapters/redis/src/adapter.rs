@@ -11,7 +11,6 @@ use tidings::adapter::{
     AckCollector, Adapter, AdapterFuture, BroadcastOptions, BroadcastPacket, Room,
 };
 use tidings::{LocalAdapter, LocalNamespace, MissedPacket, RemoteSocket, SessionState, Sid};
-use tokio::sync::oneshot;
 
 use crate::channels::Channels;
 use crate::cluster::ClusterShared;
@@ -139,24 +138,16 @@ impl Shared {
         take: fn(Pending) -> Option<T>,
     ) -> T {
         let others = self.server_count().await - 1;
-        if others == 0 {
-            return local;
-        }
-        let id = new_id();
-        let (done, finished) = oneshot::channel();
-        let gather = Gather {
-            remaining: others,
-            gathered: local,
-            done: Some(done),
+        let send = |id: &str| {
+            let mut request = request;
+            request["uid"] = json!(self.uid);
+            request["requestId"] = json!(id);
+            self.publish_json(self.channels.request.clone(), &request);
         };
-        self.requests.insert(id.clone(), pending(gather));
-        let mut request = request;
-        request["uid"] = json!(self.uid);
-        request["requestId"] = json!(id);
-        self.publish_json(self.channels.request.clone(), &request);
-        let result = self.requests.gathered(&id, finished, self.timeout()).await;
-        // Only the waiter takes a gathered request out.
-        result.and_then(take).unwrap_or_default()
+        let timeout = self.timeout();
+        self.requests
+            .gather(others, local, pending, take, timeout, send)
+            .await
     }
 }
 

@@ -87,6 +87,35 @@ impl Requests {
         self.0.get_mut(id).map(|mut pending| f(&mut pending))
     }
 
+    /// Asks the `others` other servers, by sending the request `send` makes of a new request
+    /// id, for answers gathered into `local` (as `pending` wraps it), waits for all of them or
+    /// `timeout`, and hands back what came (`take` unwraps it).
+    pub(crate) async fn gather<T: Default>(
+        &self,
+        others: usize,
+        local: T,
+        pending: fn(Gather<T>) -> Pending,
+        take: fn(Pending) -> Option<T>,
+        timeout: Duration,
+        send: impl FnOnce(&str),
+    ) -> T {
+        if others == 0 {
+            return local;
+        }
+        let id = new_id();
+        let (done, finished) = oneshot::channel();
+        let gather = Gather {
+            remaining: others,
+            gathered: local,
+            done: Some(done),
+        };
+        self.insert(id.clone(), pending(gather));
+        send(&id);
+        // Only the waiter takes a gathered request out.
+        let result = self.gathered(&id, finished, timeout).await;
+        result.and_then(take).unwrap_or_default()
+    }
+
     /// Waits for the gathered answers of request `id` until `done` or `timeout`, and takes
     /// what came.
     pub(crate) async fn gathered(

@@ -11,14 +11,13 @@ use tidings::adapter::{
     AckCollector, Adapter, AdapterFuture, BroadcastOptions, BroadcastPacket, Room,
 };
 use tidings::{LocalAdapter, LocalNamespace, MissedPacket, RemoteSocket, SessionState, Sid};
-use tokio::sync::oneshot;
 
 use super::channels::{Channels, SubscriptionMode};
 use super::cluster::ShardedShared;
 use super::codec::{self, Message, kind};
 use super::subscriber::Inbound;
 use crate::codec::Event;
-use crate::pending::{Gather, Pending, Requests};
+use crate::pending::{Pending, Requests};
 
 /// The adapter of one namespace in a cluster over Redis Cluster's sharded pub/sub, made by
 /// [`ShardedCluster::adapter`](crate::ShardedCluster::adapter).
@@ -262,30 +261,22 @@ impl Adapter for ShardedAdapter {
                 return local;
             }
             let others = shared.server_count().await - 1;
-            if others == 0 {
-                return local;
-            }
-            let id = new_id();
-            let (done, finished) = oneshot::channel();
-            let gather = Gather {
-                remaining: others,
-                gathered: local,
-                done: Some(done),
+            let send = |id: &str| {
+                let message = shared
+                    .message(kind::FETCH_SOCKETS)
+                    .with_opts(&options)
+                    .with("requestId", Pack::from(id));
+                shared.publish(shared.channels.main.clone(), &message);
             };
-            shared.requests.insert(id.clone(), Pending::Fetch(gather));
-            let message = shared
-                .message(kind::FETCH_SOCKETS)
-                .with_opts(&options)
-                .with("requestId", Pack::from(id.as_str()));
-            shared.publish(shared.channels.main.clone(), &message);
-            match shared
+            let take = |pending| match pending {
+                Pending::Fetch(gather) => Some(gather.gathered),
+                _ => None,
+            };
+            let timeout = shared.timeout();
+            shared
                 .requests
-                .gathered(&id, finished, shared.timeout())
+                .gather(others, local, Pending::Fetch, take, timeout, send)
                 .await
-            {
-                Some(Pending::Fetch(gather)) => gather.gathered,
-                _ => Vec::new(),
-            }
         })
     }
 

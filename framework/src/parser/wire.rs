@@ -85,7 +85,7 @@ fn from_json(packet: json::Packet) -> Result<Incoming, ParseError> {
         PacketKind::Disconnect => Incoming::Disconnect { namespace },
         PacketKind::Event => {
             let data = data.ok_or(ParseError::InvalidPayload)?;
-            let (event, args) = split_json_event(&data)?;
+            let (event, args) = split_json_event(data)?;
             Incoming::Event {
                 namespace,
                 id,
@@ -103,23 +103,27 @@ fn from_json(packet: json::Packet) -> Result<Incoming, ParseError> {
 }
 
 /// Splits `["name",a,b]` into the name and `[a,b]`. The decoder has checked the data (a JSON
-/// array starting with a string), so only the name is parsed here, not the arguments.
-fn split_json_event(data: &str) -> Result<(String, String), ParseError> {
-    let rest = data
-        .trim_start()
-        .strip_prefix('[')
-        .ok_or(ParseError::InvalidPayload)?;
+/// array starting with a string), so only the name is parsed here, not the arguments. The
+/// arguments reuse the data's buffer: the name and its comma become the `[`.
+fn split_json_event(mut data: String) -> Result<(String, String), ParseError> {
+    let open = data.len() - data.trim_start().len();
+    if !data[open..].starts_with('[') {
+        return Err(ParseError::InvalidPayload);
+    }
+    let rest = &data[open + 1..];
     let mut names = serde_json::Deserializer::from_str(rest).into_iter::<String>();
     let event = names
         .next()
         .and_then(Result::ok)
         .ok_or(ParseError::InvalidPayload)?;
-    let after = rest[names.byte_offset()..].trim_start();
-    let args = match after.strip_prefix(',') {
-        Some(more) => format!("[{more}"),
-        None => "[]".to_owned(),
-    };
-    Ok((event, args))
+    let after = &rest[names.byte_offset()..];
+    let comma = data.len() - after.trim_start().len();
+    if data[comma..].starts_with(',') {
+        data.replace_range(..=comma, "[");
+        Ok((event, data))
+    } else {
+        Ok((event, "[]".to_owned()))
+    }
 }
 
 fn from_msgpack(packet: msgpack::Packet) -> Result<Incoming, ParseError> {
@@ -406,7 +410,7 @@ mod tests {
             (r#"["a" ]"#, ("a", "[]")),
         ];
         for (data, (event, args)) in cases {
-            let split = split_json_event(data).expect("an event");
+            let split = split_json_event(data.to_owned()).expect("an event");
             assert_eq!(
                 (split.0.as_str(), split.1.as_str()),
                 (event, args),
@@ -414,7 +418,14 @@ mod tests {
             );
             serde_json::from_str::<serde_json::Value>(&split.1).expect("the arguments are JSON");
         }
-        assert_eq!(split_json_event("[1]"), Err(ParseError::InvalidPayload));
+        assert_eq!(
+            split_json_event("[1]".to_owned()),
+            Err(ParseError::InvalidPayload)
+        );
+        assert_eq!(
+            split_json_event("{}".to_owned()),
+            Err(ParseError::InvalidPayload)
+        );
     }
 
     #[test]

@@ -78,8 +78,8 @@ pub use parser::Parser;
 pub use payload::{Binary, DataError, Payload, SerializeError};
 pub use recovery::{MissedPacket, Recovery, SessionState};
 pub use socket::{
-    AckFuture, DisconnectReason, EventPacket, EventRate, Handshake, OverRate, RATE_LIMIT_EVENT,
-    Rejected, RemoteSocket, Socket,
+    AckFuture, DisconnectReason, EXPIRED_EVENT, EventPacket, EventRate, Handshake, OverRate,
+    RATE_LIMIT_EVENT, Rejected, RemoteSocket, Socket,
 };
 pub use tidings_transports::{
     Cors, EngineConfig, HandshakeRate, SessionCookie, Sid, serve, serve_with_shutdown,

@@ -152,6 +152,7 @@ impl Socket {
         let was_connected = self.0.connected.swap(false, Ordering::AcqRel);
         *lock(&self.0.inbox) = None;
         self.drop_held();
+        self.cancel_expiry();
         if !was_connected {
             // A socket still connecting just leaves its client.
             Client::forget(&self.0.session, self);

@@ -3,6 +3,7 @@
 mod ack;
 mod dispatch;
 mod emit;
+mod expiry;
 mod handshake;
 mod intercept;
 mod rate;
@@ -23,6 +24,8 @@ use tidings_transports::Session;
 
 pub use self::ack::AckFuture;
 pub(crate) use self::ack::AckSink;
+pub use self::expiry::EXPIRED_EVENT;
+use self::expiry::Expiry;
 pub use self::handshake::Handshake;
 use self::intercept::BoxedInterceptor;
 pub use self::intercept::{EventPacket, Rejected};
@@ -83,6 +86,8 @@ struct Inner {
     data_json: RwLock<Option<serde_json::Value>>,
     /// Its event bucket, when events are limited (boxed, as most servers leave it off).
     rate: Option<Box<Mutex<Bucket>>>,
+    /// Its deadline, when it has one ([`Socket::expire_in`]).
+    expiry: Mutex<Option<Box<Expiry>>>,
 }
 
 #[derive(Default)]
@@ -152,6 +157,7 @@ impl Socket {
             data: RwLock::new(restored.and_then(|state| state.data.clone())),
             data_json: RwLock::new(restored.and_then(|state| state.data_json.clone())),
             rate,
+            expiry: Mutex::new(None),
         }))
     }
 

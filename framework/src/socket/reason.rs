@@ -33,6 +33,10 @@ pub enum DisconnectReason {
     /// The socket sent events over its [`EventRate`](crate::EventRate), whose policy is
     /// [`OverRate::Disconnect`](crate::OverRate::Disconnect).
     RateLimited,
+    /// The socket's deadline passed ([`Socket::expire_in`](crate::Socket::expire_in)): the
+    /// token or session it connected with expired. Its client was sent an
+    /// [`EXPIRED_EVENT`](crate::EXPIRED_EVENT) event first.
+    Expired,
 }
 
 impl DisconnectReason {
@@ -49,6 +53,7 @@ impl DisconnectReason {
             DisconnectReason::ServerShuttingDown => "server shutting down",
             DisconnectReason::SlowClient => "slow client",
             DisconnectReason::RateLimited => "rate limited",
+            DisconnectReason::Expired => "expired",
         }
     }
 }

@@ -60,7 +60,9 @@ impl Server {
     fn new(clients: usize) -> Server {
         let runtime = common::runtime();
         let io = common::server();
-        io.ns("/", |socket: Socket| socket.join("r"));
+        io.ns("/", |socket: Socket| {
+            socket.join("r").expect("below the room limit");
+        });
 
         let polls = runtime.block_on(async {
             let mut polls = Vec::with_capacity(clients);

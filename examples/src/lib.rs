@@ -274,7 +274,8 @@ pub async fn clustered(builder: tidings::IoBuilder) -> std::io::Result<tidings::
 
 /// The test beds' Engine.IO settings, from the environment: `PING_INTERVAL` and
 /// `PING_TIMEOUT` in milliseconds (300 and 200 by default), `MAX_PAYLOAD` in bytes (1 MB),
-/// `MAX_QUEUED_BYTES` in bytes (8 MiB), `TRANSPORTS` (a comma-separated list) and
+/// `MAX_QUEUED_BYTES` in bytes (8 MiB), `MAX_CONNECTIONS` (no limit), `HANDSHAKE_RATE`
+/// (`burst/every_ms` per address, no limit), `TRANSPORTS` (a comma-separated list) and
 /// `CORS_ORIGIN` (one allowed origin, with credentials); the `Origin` check is on, as
 /// [`own_origins`] sets it (`ALLOWED_ORIGINS`).
 pub fn testbed_engine_config(path: &str) -> EngineConfig {
@@ -284,6 +285,12 @@ pub fn testbed_engine_config(path: &str) -> EngineConfig {
         .ping_timeout(Duration::from_millis(env_number("PING_TIMEOUT", 200)))
         .max_payload(env_number("MAX_PAYLOAD", 1_000_000) as usize)
         .max_queued_bytes(env_number("MAX_QUEUED_BYTES", 8 * 1024 * 1024) as usize);
+    if let Ok(max) = std::env::var("MAX_CONNECTIONS") {
+        config = config.max_connections(max.parse().unwrap_or(usize::MAX));
+    }
+    if let Some((burst, every)) = env_rate("HANDSHAKE_RATE") {
+        config = config.handshake_rate(tidings_transports::HandshakeRate::new(burst, every));
+    }
     if let Ok(transports) = std::env::var("TRANSPORTS") {
         config = config.transports(transports.split(',').map(str::trim));
     }
@@ -291,6 +298,18 @@ pub fn testbed_engine_config(path: &str) -> EngineConfig {
         config = config.cors(tidings_transports::Cors::origins([origin]).credentials(true));
     }
     own_origins(config)
+}
+
+/// A rate in environment variable `name`, written `burst/every_ms` (`5/1000`: 5 at once,
+/// then one a second); `None` when it is unset or not of that form.
+pub fn env_rate(name: &str) -> Option<(u32, Duration)> {
+    let value = std::env::var(name).ok()?;
+    let (burst, every) = value.split_once('/')?;
+    let every = every.split('/').next()?;
+    Some((
+        burst.trim().parse().ok()?,
+        Duration::from_millis(every.trim().parse().ok()?),
+    ))
 }
 
 /// The number in environment variable `name`, or `default` when it is unset or not a number.

@@ -11,7 +11,7 @@ use http::request::Parts;
 use tidings_transports::{CloseReason, Message, Session};
 
 use crate::handler::{Context, poll_then_spawn};
-use crate::io::IoInner;
+use crate::io::{IoInner, Seat};
 use crate::namespace::Namespace;
 use crate::parser::{ClientDecoder, Incoming};
 use crate::recovery::Claim;
@@ -107,28 +107,38 @@ impl Client {
             tracing::debug!(session = %session.id(), namespace = name, "already connected");
             return;
         }
-        let Some(namespace) = self.io.namespace_for(&name) else {
-            let _ = session.send(parser.connect_error(&name, "Invalid namespace", None));
-            return;
+        let seated = match self.io.namespace_for(&name) {
+            Ok(seated) => seated,
+            Err(unavailable) => {
+                let _ = session.send(parser.connect_error(&name, unavailable.message(), None));
+                return;
+            }
         };
-        match namespace
+        match seated
+            .0
             .recovery()
             .and_then(|_| Claim::from_auth(auth.as_ref()))
         {
-            Some(claim) => poll_then_spawn(recover(session.clone(), namespace, name, auth, claim)),
-            None => self.start(session, namespace, name, auth),
+            Some(claim) => poll_then_spawn(recover(session.clone(), seated, name, auth, claim)),
+            None => self.start(session, seated, name, auth),
         }
     }
 
-    /// Connects a new socket to `namespace`: through its middleware, then CONNECT.
-    fn start(&self, session: &Session, namespace: Namespace, name: String, auth: Option<Payload>) {
+    /// Connects a new socket to its namespace: through its middleware, then CONNECT.
+    fn start(
+        &self,
+        session: &Session,
+        seated: (Namespace, Seat),
+        name: String,
+        auth: Option<Payload>,
+    ) {
+        let middlewares = seated.0.middlewares();
         let socket = Socket::new(
-            namespace.clone(),
+            seated,
             session.clone(),
             self.handshake.with_auth(auth.clone()),
         );
         lock(&self.sockets).insert(name, socket.clone());
-        let middlewares = namespace.middlewares();
         if middlewares.is_empty() {
             if admit(&socket, Ok(())) {
                 enter(&socket);
@@ -174,6 +184,7 @@ fn admit(socket: &Socket, result: Result<(), ConnectError>) -> bool {
     let parser = socket.ns().parser();
     if let Err(error) = result {
         Client::forget(session, socket);
+        socket.release_seat();
         let data = error
             .data()
             .and_then(|data| Payload::encode(parser, data).ok());
@@ -185,6 +196,7 @@ fn admit(socket: &Socket, result: Result<(), ConnectError>) -> bool {
         || !Client::of(session)
             .is_some_and(|c| lock(&c.sockets).get(socket.namespace()) == Some(socket))
     {
+        socket.release_seat();
         return false;
     }
     if let Some(timer) = Client::of(session).and_then(|client| lock(&client.timer).take()) {
@@ -219,7 +231,7 @@ fn welcome(socket: &Socket, auth: Option<Payload>) {
 /// the packets it missed, when the adapter still has them; a new socket otherwise.
 async fn recover(
     session: Session,
-    namespace: Namespace,
+    (namespace, seat): (Namespace, Seat),
     name: String,
     auth: Option<Payload>,
     claim: Claim,
@@ -241,11 +253,11 @@ async fn recover(
         return;
     }
     let Some(state) = state else {
-        client.start(&session, namespace, name, auth);
+        client.start(&session, (namespace, seat), name, auth);
         return;
     };
     let socket = Socket::restored(
-        namespace.clone(),
+        (namespace.clone(), seat),
         session.clone(),
         client.handshake.with_auth(auth.clone()),
         &state,
@@ -264,15 +276,23 @@ async fn recover(
     // Back in its namespace and rooms first: what it is sent from now on is held, and the
     // missed packets are read after, so nothing falls between the two.
     namespace.insert(&socket);
-    adapter.add_all(socket.id(), &state.rooms);
-    match adapter.missed_packets(&state, &claim.offset).await {
+    let missed = match adapter.add_all(socket.id(), &state.rooms) {
+        Ok(()) => adapter.missed_packets(&state, &claim.offset).await,
+        Err(error) => {
+            // Another server of the cluster allows more rooms than this one.
+            tracing::warn!(socket = %socket.id(), "cannot rejoin its rooms: {error}");
+            None
+        }
+    };
+    match missed {
         Some(missed) => {
             socket.resume(missed);
             welcome(&socket, auth);
         }
         None => {
-            // Some of what it missed is gone: the client reconnects and starts afresh.
-            tracing::debug!(socket = %socket.id(), "missed packets are gone; not recovered");
+            // Some of what it missed is gone (or its rooms are): the client reconnects and
+            // starts afresh.
+            tracing::debug!(socket = %socket.id(), "not recovered");
             socket.drop_held();
             namespace.remove(&socket);
             Client::close(&session, DisconnectReason::ForcedClose);

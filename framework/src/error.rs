@@ -37,6 +37,21 @@ pub enum AckError {
     Emit(#[from] EmitError),
 }
 
+/// Why a socket did not join rooms.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum JoinError {
+    /// Joining would put the socket in more than `max` rooms (its own room not counted),
+    /// the server's [`IoBuilder::max_rooms_per_socket`](crate::IoBuilder::max_rooms_per_socket);
+    /// it joined none of them. Leave rooms it no longer needs first, refuse the request
+    /// (tell the client), or raise the limit if the application needs more.
+    #[error("the socket would be in more than {max} rooms")]
+    TooManyRooms {
+        /// The limit.
+        max: usize,
+    },
+}
+
 /// Not every recipient of a broadcast acked within the timeout; `responses` holds the acks
 /// that came.
 #[derive(Debug, thiserror::Error)]

@@ -22,8 +22,12 @@
 //!     let io = Io::builder().build();
 //!     io.ns("/", |socket: Socket| {
 //!         socket.on("join", |socket: Socket, Data(room): Data<String>, ack: AckSender| {
-//!             socket.join(room.as_str());
-//!             let _ = ack.send("joined");
+//!             // Refused beyond the server's limit on rooms per socket (10,000 by default).
+//!             let reply = match socket.join(room.as_str()) {
+//!                 Ok(()) => "joined".to_owned(),
+//!                 Err(error) => error.to_string(),
+//!             };
+//!             let _ = ack.send(&reply);
 //!         });
 //!         socket.on("message", |socket: Socket, Data(message): Data<Message>| async move {
 //!             let _ = socket.to(message.room.as_str()).emit("message", &message);
@@ -66,7 +70,7 @@ mod socket;
 mod sync;
 
 pub use adapter::{Adapter, BroadcastAcks, LocalAdapter, Room};
-pub use error::{AckError, BroadcastAckError, ConnectError, EmitError};
+pub use error::{AckError, BroadcastAckError, ConnectError, EmitError, JoinError};
 pub use handler::{
     AckSender, Bin, Context, Data, Event, FromContext, Handler, Middleware, MiddlewareFuture,
     State, TryData,

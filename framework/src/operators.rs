@@ -196,7 +196,9 @@ impl BroadcastOperators {
         self.namespace.adapter().fetch_sockets(&self.options).await
     }
 
-    /// Makes the selected sockets join `rooms`.
+    /// Makes the selected sockets join `rooms`. A socket that would be in more rooms than
+    /// [`IoBuilder::max_rooms_per_socket`](crate::IoBuilder::max_rooms_per_socket) allows
+    /// joins none of them, with a warning in the log of its server; the others join.
     pub fn sockets_join(&self, rooms: impl IntoRooms) {
         self.namespace
             .adapter()

@@ -23,7 +23,7 @@ struct Disconnect {
 fn server(io: Io) -> (Io, Seen<Disconnect>) {
     let (tx, seen) = channel();
     io.ns("/", move |socket: Socket| {
-        socket.join("room");
+        socket.join("room").expect("below the room limit");
         socket.on("bye", |socket: Socket| socket.disconnect());
         socket.on("close", |socket: Socket| socket.close());
         socket.on("ping", |socket: Socket| {
@@ -232,7 +232,7 @@ async fn disconnecting_handlers_run_while_the_socket_is_still_in_its_rooms() {
     let (tx, mut seen) = channel();
     let io = Io::builder().build();
     io.ns("/", move |socket: Socket| {
-        socket.join(["a", "b"]);
+        socket.join(["a", "b"]).expect("below the room limit");
         let tx = tx.clone();
         let before = tx.clone();
         socket.on_disconnecting(move |socket: Socket, reason: DisconnectReason| {

@@ -19,7 +19,7 @@ fn server() -> Io {
             socket.on(
                 "join",
                 |socket: Socket, Data(room): Data<String>, ack: AckSender| {
-                    socket.join(room);
+                    socket.join(room).expect("below the room limit");
                     let _ = ack.send(&());
                 },
             );

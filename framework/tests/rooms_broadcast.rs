@@ -30,7 +30,7 @@ fn server() -> (Io, Seen<Vec<Room>>) {
             socket.on(
                 "join",
                 |socket: Socket, Data(rooms): Data<Vec<String>>, ack: AckSender| {
-                    socket.join(rooms);
+                    socket.join(rooms).expect("below the room limit");
                     ack.send(&names(&socket.rooms())).expect("acks");
                 },
             );

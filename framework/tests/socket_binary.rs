@@ -149,7 +149,7 @@ async fn a_binary_broadcast_reaches_every_recipient_whole() {
     let io = Io::builder().build();
     io.ns("/", |socket: Socket| {
         socket.on("join", |socket: Socket, ack: AckSender| {
-            socket.join("room");
+            socket.join("room").expect("below the room limit");
             ack.send(&()).expect("acks");
         });
     });

@@ -11,8 +11,8 @@ use common::{Client, Server, channel};
 use serde_json::{Value, json};
 use tidings::adapter::{AckCollector, AdapterFuture, BroadcastOptions, BroadcastPacket};
 use tidings::{
-    AckSender, Adapter, EngineConfig, Io, LocalAdapter, MissedPacket, Recovery, RemoteSocket, Room,
-    SessionState, Sid, Socket,
+    AckSender, Adapter, EngineConfig, Io, JoinError, LocalAdapter, MissedPacket, Recovery,
+    RemoteSocket, Room, SessionState, Sid, Socket,
 };
 
 /// What the connection handler saw.
@@ -42,8 +42,8 @@ impl AsIfElsewhere {
 }
 
 impl Adapter for AsIfElsewhere {
-    fn add_all(&self, sid: Sid, rooms: &[Room]) {
-        self.0.add_all(sid, rooms);
+    fn add_all(&self, sid: Sid, rooms: &[Room]) -> Result<(), JoinError> {
+        self.0.add_all(sid, rooms)
     }
     fn del(&self, sid: Sid, rooms: &[Room]) {
         self.0.del(sid, rooms);
@@ -125,7 +125,7 @@ fn with_handlers(io: Io) -> (Io, common::Seen<Connected>) {
             socket.set_data(String::from("first"));
         }
         socket.on("join", |socket: Socket, ack: AckSender| {
-            socket.join("r");
+            socket.join("r").expect("below the room limit");
             let _ = ack.send(&());
         });
         socket.on("data", |socket: Socket, ack: AckSender| {

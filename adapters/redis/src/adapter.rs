@@ -10,7 +10,9 @@ use serde_json::json;
 use tidings::adapter::{
     AckCollector, Adapter, AdapterFuture, BroadcastOptions, BroadcastPacket, Room,
 };
-use tidings::{LocalAdapter, LocalNamespace, MissedPacket, RemoteSocket, SessionState, Sid};
+use tidings::{
+    JoinError, LocalAdapter, LocalNamespace, MissedPacket, RemoteSocket, SessionState, Sid,
+};
 
 use crate::channels::Channels;
 use crate::cluster::ClusterShared;
@@ -85,14 +87,15 @@ impl Drop for RedisAdapter {
 impl Shared {
     /// Makes this server's sockets that `options` selects join (or leave) `rooms`.
     pub(crate) fn change_rooms(&self, options: &BroadcastOptions, rooms: &[Room], join: bool) {
-        let sockets = self.local.select(options);
-        for socket in &sockets {
-            if join {
-                self.local.add_all(socket.id(), rooms);
-            } else {
+        let sockets = if join {
+            self.local.join_selected(options, rooms)
+        } else {
+            let sockets = self.local.select(options);
+            for socket in &sockets {
                 self.local.del(socket.id(), rooms);
             }
-        }
+            sockets
+        };
         self.rooms_changed(sockets.iter().map(tidings::Socket::id));
     }
 
@@ -152,9 +155,10 @@ impl Shared {
 }
 
 impl Adapter for RedisAdapter {
-    fn add_all(&self, sid: Sid, rooms: &[Room]) {
-        self.shared.local.add_all(sid, rooms);
+    fn add_all(&self, sid: Sid, rooms: &[Room]) -> Result<(), JoinError> {
+        self.shared.local.add_all(sid, rooms)?;
         self.shared.rooms_changed([sid]);
+        Ok(())
     }
 
     fn del(&self, sid: Sid, rooms: &[Room]) {

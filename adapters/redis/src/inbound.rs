@@ -138,7 +138,11 @@ impl Shared {
             return;
         };
         match (request.kind, &request.room) {
-            (kind::REMOTE_JOIN, Some(room)) => socket.join(room.clone()),
+            (kind::REMOTE_JOIN, Some(room)) => {
+                if let Err(error) = socket.join(room.clone()) {
+                    tracing::warn!(socket = %socket.id(), "not joining a room: {error}");
+                }
+            }
             (kind::REMOTE_LEAVE, Some(room)) => socket.leave(room.clone()),
             (kind::REMOTE_DISCONNECT, _) if request.close => socket.close(),
             (kind::REMOTE_DISCONNECT, _) => socket.disconnect(),

@@ -30,7 +30,7 @@ async fn server(urls: &[String], node: &'static str) -> (Server, ShardedCluster)
         socket.on(
             "join",
             |socket: Socket, Data(room): Data<String>, ack: AckSender| {
-                socket.join(room);
+                socket.join(room).expect("below the room limit");
                 let _ = ack.send("ok");
             },
         );

@@ -49,7 +49,12 @@ pub(crate) fn connected(socket: Socket) {
     socket.on("whoami", whoami);
     socket.on("refresh", refresh);
     if let Some(session) = &user.session {
-        socket.join(session_room(session));
+        // Logout finds the session's sockets through this room: one that cannot join it
+        // (the server's room limit) would outlive the session, so it does not stay.
+        if socket.join(session_room(session)).is_err() {
+            socket.disconnect();
+            return;
+        }
     }
     socket.expire_in(user.remaining(), user.expiry_message());
 }

@@ -59,7 +59,10 @@ async fn connected(socket: Socket, member: Member) {
         // It is back in the rooms it had: tell them.
         rooms::returned(&socket).await;
     } else {
-        socket.join(member.inbox());
+        // A new socket is in no room yet: its first is always below the limit.
+        socket
+            .join(member.inbox())
+            .expect("a socket's first room is below the limit");
     }
 }
 

@@ -62,7 +62,10 @@ pub(crate) async fn join(
         Ok(room) => room,
         Err(error) => return Reply::<()>::Error(error).send(ack),
     };
-    socket.join(room);
+    // Only the rooms of ROOMS, and an inbox: far below the server's limit on rooms.
+    if let Err(error) = socket.join(room) {
+        return Reply::<()>::Error(error.to_string()).send(ack);
+    }
     let members = announce(socket.ns(), room, None).await;
     let joined = Joined {
         room,

@@ -25,8 +25,11 @@ async fn main() -> std::io::Result<()> {
         socket.on(
             "join",
             |socket: Socket, Data(room): Data<String>, ack: AckSender| {
-                socket.join(room);
-                let _ = ack.send("ok");
+                let reply = match socket.join(room) {
+                    Ok(()) => "ok".to_owned(),
+                    Err(error) => error.to_string(),
+                };
+                let _ = ack.send(&reply);
             },
         );
         socket.on("bcast", |socket: Socket, Data(bcast): Data<Bcast>| {

@@ -26,7 +26,7 @@
 //!   an ack within `target.timeout` ms, then acks `(null, [ack args])` or `(error, null)`
 //!   where `error` is `"timeout"` or `"disconnected"`;
 //! - `join` / `leave` (a room or a list, ack): acks the socket's rooms (its own left out),
-//!   sorted;
+//!   sorted; a `join` over the limit on rooms acks `{ error }`, the `JoinError`'s message;
 //! - `to-room` (target, data, ack): emits `target.event` with `(target, data)` to the sockets
 //!   in `to` (every socket when empty) but those in `except` and, unless `includeSelf`, the
 //!   sender, as a volatile broadcast with `volatile`; then acks `"ok"`;
@@ -88,7 +88,11 @@
 //! `SHUTDOWN_DEADLINE` (ms, default 10000); `NODE_NAME` (the server's name in `node` and in its
 //! server-side replies, default `tidings`); `RECOVERY` (ms: turns connection state recovery on,
 //! with this `max_disconnection_duration`); `STATIC_DIR` (a folder: every request off
-//! `/socket.io/` gets its files, as `StaticFiles` serves them, instead of 404).
+//! `/socket.io/` gets its files, as `StaticFiles` serves them, instead of 404); the limits,
+//! each off (or at the library's default) unless set: `MAX_CONNECTIONS`, `HANDSHAKE_RATE`
+//! (`burst/every_ms`, see `tidings_examples::testbed_engine_config`), `EVENT_RATE`
+//! (`burst/every_ms`, dropping the events over it, or `burst/every_ms/disconnect`),
+//! `MAX_ATTACHMENTS`, `MAX_ROOMS` (per socket) and `MAX_DYNAMIC_NAMESPACES`.
 //!
 //! SIGTERM or SIGINT shuts the server down gracefully: new handshakes get 503, every
 //! connection gets what was queued for it and then its close (WebSocket code 1001, no
@@ -104,8 +108,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use tidings::{
     AckError, AckSender, Bin, Binary, BroadcastAcks, BroadcastOperators, ConnectError, Data,
-    DisconnectReason, EmitError, Handshake, Io, Namespace, Parser, Payload, Recovery, RemoteSocket,
-    Socket, State,
+    DisconnectReason, EmitError, EventRate, Handshake, Io, IoBuilder, Namespace, OverRate, Parser,
+    Payload, Recovery, RemoteSocket, Socket, State,
 };
 use tidings_transports::Engine;
 
@@ -486,8 +490,10 @@ fn events(socket: &Socket) {
     socket.on(
         "join",
         |socket: Socket, Data(rooms): Data<Rooms>, ack: AckSender| {
-            socket.join(rooms.into_vec());
-            let _ = ack.send(&rooms_of(socket.id().as_str(), &socket.rooms()));
+            let _ = match socket.join(rooms.into_vec()) {
+                Ok(()) => ack.send(&rooms_of(socket.id().as_str(), &socket.rooms())),
+                Err(error) => ack.send(&json!({ "error": error.to_string() })),
+            };
         },
     );
     socket.on(
@@ -566,8 +572,10 @@ fn events(socket: &Socket) {
     socket.on("close-me", |socket: Socket| socket.close());
     socket.on("watch", |socket: Socket, ack: AckSender| {
         if socket.namespace() == "/" {
-            socket.join("watchers");
-            let _ = ack.send("ok");
+            let _ = match socket.join("watchers") {
+                Ok(()) => ack.send("ok"),
+                Err(error) => ack.send(&error.to_string()),
+            };
         } else {
             let _ = ack.send("watch from /");
         }
@@ -728,6 +736,29 @@ fn events(socket: &Socket) {
     );
 }
 
+/// The framework's limits from the environment: `EVENT_RATE`, `MAX_ATTACHMENTS`,
+/// `MAX_ROOMS` and `MAX_DYNAMIC_NAMESPACES`.
+fn limits(mut builder: IoBuilder) -> IoBuilder {
+    if let Some((burst, every)) = tidings_examples::env_rate("EVENT_RATE") {
+        let mut rate = EventRate::new(burst, every);
+        if std::env::var("EVENT_RATE").is_ok_and(|rate| rate.ends_with("/disconnect")) {
+            rate = rate.on_exceed(OverRate::Disconnect);
+        }
+        builder = builder.event_rate(rate);
+    }
+    let number = |name: &str| std::env::var(name).ok().and_then(|v| v.parse().ok());
+    if let Some(max) = number("MAX_ATTACHMENTS") {
+        builder = builder.max_attachments(max);
+    }
+    if let Some(max) = number("MAX_ROOMS") {
+        builder = builder.max_rooms_per_socket(max);
+    }
+    if let Some(max) = number("MAX_DYNAMIC_NAMESPACES") {
+        builder = builder.max_dynamic_namespaces(max);
+    }
+    builder
+}
+
 /// Whether `name` is `/dyn-` followed by digits.
 fn is_dynamic(name: &str) -> bool {
     name.strip_prefix("/dyn-")
@@ -755,6 +786,7 @@ async fn main() -> std::io::Result<()> {
         record_status(&cluster, &shared.cluster_status);
         builder = cluster.adapt(builder);
     }
+    builder = limits(builder);
     if let Ok(ms) = std::env::var("RECOVERY") {
         let limit = Duration::from_millis(ms.parse().unwrap_or(120_000));
         builder = builder.recovery(Recovery::default().max_disconnection_duration(limit));

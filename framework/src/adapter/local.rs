@@ -4,11 +4,11 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, RwLock};
 
 use super::{AckCollector, Adapter, AdapterFuture, BroadcastOptions, BroadcastPacket, Room};
-use crate::Sid;
 use crate::namespace::LocalNamespace;
 use crate::recovery::{MissedPacket, SessionState, Store};
 use crate::sid_map::{SidMap, SidSet};
 use crate::socket::{RemoteSocket, Socket};
+use crate::{JoinError, Sid};
 
 /// The in-memory adapter: every namespace's default.
 ///
@@ -24,6 +24,8 @@ pub struct LocalAdapter {
     namespace: LocalNamespace,
     rooms: RwLock<Rooms>,
     recovery: Option<Store>,
+    /// The most rooms a socket may be in, its own not counted.
+    max_rooms: usize,
 }
 
 #[derive(Debug, Default)]
@@ -39,6 +41,7 @@ impl LocalAdapter {
     pub fn new(namespace: LocalNamespace) -> LocalAdapter {
         LocalAdapter {
             recovery: namespace.recovery().map(Store::new),
+            max_rooms: namespace.max_rooms_per_socket(),
             namespace,
             rooms: RwLock::default(),
         }
@@ -50,6 +53,7 @@ impl LocalAdapter {
     pub fn without_record(namespace: LocalNamespace) -> LocalAdapter {
         LocalAdapter {
             recovery: None,
+            max_rooms: namespace.max_rooms_per_socket(),
             namespace,
             rooms: RwLock::default(),
         }
@@ -78,6 +82,24 @@ impl LocalAdapter {
         let mut selected = Vec::new();
         self.for_each_selected(options, |socket| selected.push(socket.clone()));
         selected
+    }
+
+    /// Makes this server's sockets that `options` selects join `rooms`, and hands them back.
+    /// A socket that would be in too many rooms joins none of them; a warning in the log
+    /// says so.
+    pub fn join_selected(&self, options: &BroadcastOptions, rooms: &[Room]) -> Vec<Socket> {
+        let sockets = self.select(options);
+        for socket in &sockets {
+            if let Err(error) = self.add_all(socket.id(), rooms) {
+                tracing::warn!(
+                    socket = %socket.id(),
+                    namespace = socket.namespace(),
+                    "not joining {} room(s): {error}",
+                    rooms.len()
+                );
+            }
+        }
+        sockets
     }
 
     /// Calls `f` once for each socket of this server that `options` selects, under the
@@ -124,15 +146,27 @@ impl LocalAdapter {
 }
 
 impl Adapter for LocalAdapter {
-    fn add_all(&self, sid: Sid, rooms: &[Room]) {
+    fn add_all(&self, sid: Sid, rooms: &[Room]) -> Result<(), JoinError> {
         let mut state = self.rooms_mut();
-        for room in rooms {
-            if room.as_ref() == sid.as_str() {
-                continue;
-            }
+        let new: HashSet<&Room> = {
+            let joined = state.joined.get(&sid);
+            rooms
+                .iter()
+                .filter(|room| room.as_ref() != sid.as_str())
+                .filter(|room| !joined.is_some_and(|joined| joined.contains(*room)))
+                .collect()
+        };
+        let count = state.joined.get(&sid).map_or(0, HashSet::len);
+        if count.saturating_add(new.len()) > self.max_rooms {
+            return Err(JoinError::TooManyRooms {
+                max: self.max_rooms,
+            });
+        }
+        for room in new {
             state.members.entry(room.clone()).or_default().insert(sid);
             state.joined.entry(sid).or_default().insert(room.clone());
         }
+        Ok(())
     }
 
     fn del(&self, sid: Sid, rooms: &[Room]) {
@@ -224,9 +258,7 @@ impl Adapter for LocalAdapter {
     }
 
     fn add_sockets(&self, options: &BroadcastOptions, rooms: &[Room]) {
-        for socket in self.select(options) {
-            self.add_all(socket.id(), rooms);
-        }
+        self.join_selected(options, rooms);
     }
 
     fn del_sockets(&self, options: &BroadcastOptions, rooms: &[Room]) {

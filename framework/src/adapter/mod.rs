@@ -19,7 +19,7 @@ pub use self::local::LocalAdapter;
 use crate::namespace::LocalNamespace;
 use crate::recovery::{MissedPacket, SessionState};
 use crate::socket::RemoteSocket;
-use crate::{Payload, Sid};
+use crate::{JoinError, Payload, Sid};
 
 /// A room's name. Every socket is also in the room named after its id.
 pub type Room = Arc<str>;
@@ -68,8 +68,14 @@ impl BroadcastPacket {
 /// [`LocalNamespace`] handle. Methods that only concern this server are synchronous; those
 /// that may need answers from other servers return futures.
 pub trait Adapter: Send + Sync + 'static {
-    /// Adds socket `sid` to `rooms`.
-    fn add_all(&self, sid: Sid, rooms: &[Room]);
+    /// Adds socket `sid` to `rooms`, or to none of them when that would put it in more
+    /// rooms than [`IoBuilder::max_rooms_per_socket`](crate::IoBuilder::max_rooms_per_socket)
+    /// allows ([`LocalAdapter`] checks it: an adapter that wraps it only passes its answer
+    /// on, and changes nothing of its own when it is an error).
+    ///
+    /// # Errors
+    /// [`JoinError::TooManyRooms`] at the limit; nothing was joined.
+    fn add_all(&self, sid: Sid, rooms: &[Room]) -> Result<(), JoinError>;
 
     /// Removes socket `sid` from `rooms`.
     fn del(&self, sid: Sid, rooms: &[Room]);
@@ -101,7 +107,9 @@ pub trait Adapter: Send + Sync + 'static {
     /// The sockets `options` selects, with their handshake, rooms and data.
     fn fetch_sockets(&self, options: &BroadcastOptions) -> AdapterFuture<Vec<RemoteSocket>>;
 
-    /// Makes the sockets `options` selects join `rooms`.
+    /// Makes the sockets `options` selects join `rooms`. A socket that would be in too many
+    /// rooms joins none of them, with a warning in the log
+    /// ([`LocalAdapter::join_selected`] does it for this server's sockets).
     fn add_sockets(&self, options: &BroadcastOptions, rooms: &[Room]);
 
     /// Makes the sockets `options` selects leave `rooms`.

@@ -15,6 +15,12 @@ use crate::parser::{Parser, json::DEFAULT_MAX_ATTACHMENTS};
 use crate::recovery::Recovery;
 use crate::socket::EventRate;
 
+/// The default of [`IoBuilder::max_rooms_per_socket`].
+const DEFAULT_MAX_ROOMS_PER_SOCKET: usize = 10_000;
+
+/// The default of [`IoBuilder::max_dynamic_namespaces`].
+const DEFAULT_MAX_DYNAMIC_NAMESPACES: usize = 10_000;
+
 /// The settings of a server: `Io::builder()…build()`.
 ///
 /// ```
@@ -35,6 +41,9 @@ pub struct IoBuilder {
     ack_timeout: Duration,
     connect_timeout: Duration,
     max_attachments: usize,
+    max_rooms_per_socket: usize,
+    max_dynamic_namespaces: usize,
+    cleanup_empty_namespaces: bool,
     event_rate: Option<EventRate>,
     recovery: Option<Recovery>,
     state: StateMap,
@@ -49,6 +58,9 @@ impl Default for IoBuilder {
             ack_timeout: Duration::from_secs(5),
             connect_timeout: Duration::from_secs(45),
             max_attachments: DEFAULT_MAX_ATTACHMENTS,
+            max_rooms_per_socket: DEFAULT_MAX_ROOMS_PER_SOCKET,
+            max_dynamic_namespaces: DEFAULT_MAX_DYNAMIC_NAMESPACES,
+            cleanup_empty_namespaces: true,
             event_rate: None,
             recovery: None,
             state: StateMap::default(),
@@ -92,6 +104,37 @@ impl IoBuilder {
         self
     }
 
+    /// The most rooms one socket may be in, its own room not counted; 10,000 by default.
+    /// [`Socket::join`](crate::Socket::join) beyond it fails with
+    /// [`JoinError::TooManyRooms`](crate::JoinError::TooManyRooms) and joins nothing;
+    /// operations on many sockets ([`BroadcastOperators::sockets_join`](crate::BroadcastOperators::sockets_join),
+    /// from this server or another of the cluster) skip the sockets at the limit, with a
+    /// warning in the log. `usize::MAX` lifts the limit.
+    pub fn max_rooms_per_socket(mut self, max: usize) -> Self {
+        self.max_rooms_per_socket = max;
+        self
+    }
+
+    /// The most namespaces the dynamic namespaces ([`Io::dynamic_ns`]) may have created at
+    /// once; 10,000 by default. A client asking for a new one beyond it gets a
+    /// `connect_error` with the message `"Too many namespaces"`. Namespaces removed once
+    /// empty ([`cleanup_empty_namespaces`](Self::cleanup_empty_namespaces)) no longer count.
+    pub fn max_dynamic_namespaces(mut self, max: usize) -> Self {
+        self.max_dynamic_namespaces = max;
+        self
+    }
+
+    /// Whether a namespace a dynamic namespace created is removed when its last socket
+    /// leaves (or when the client that asked for it is refused by the middleware); on by
+    /// default. A client that asks for it again gets a new one, with the same handlers and
+    /// middleware; a [`Namespace`](crate::Namespace) handle kept from before reaches no
+    /// one. With connection state recovery on, namespaces are kept: their adapter holds the
+    /// sessions of disconnected sockets. Node's `cleanupEmptyChildNamespaces`.
+    pub fn cleanup_empty_namespaces(mut self, cleanup: bool) -> Self {
+        self.cleanup_empty_namespaces = cleanup;
+        self
+    }
+
     /// Limits how many events each socket may send; no limit by default. See
     /// [`EventRate`] for what happens to the events over it.
     pub fn event_rate(mut self, rate: EventRate) -> Self {
@@ -131,11 +174,15 @@ impl IoBuilder {
 
     /// Builds the server.
     pub fn build(self) -> Io {
+        // With recovery on, a namespace's adapter keeps the sessions of its disconnected
+        // sockets: removing the namespace would lose them.
+        let cleanup = self.cleanup_empty_namespaces && self.recovery.is_none();
         let core = Arc::new(Core {
             parser: self.parser,
             ack_timeout: self.ack_timeout,
             connect_timeout: self.connect_timeout,
             max_attachments: self.max_attachments,
+            max_rooms_per_socket: self.max_rooms_per_socket,
             event_rate: self.event_rate,
             recovery: self.recovery,
             state: self.state,
@@ -145,6 +192,8 @@ impl IoBuilder {
             adapter: self.adapter,
             namespaces: RwLock::default(),
             dynamic: RwLock::default(),
+            max_children: self.max_dynamic_namespaces,
+            cleanup,
         });
         let main = inner.namespace("/");
         let engine = Engine::new(self.engine, EngineHandler(inner.clone()));
@@ -164,6 +213,9 @@ impl fmt::Debug for IoBuilder {
             .field("ack_timeout", &self.ack_timeout)
             .field("connect_timeout", &self.connect_timeout)
             .field("max_attachments", &self.max_attachments)
+            .field("max_rooms_per_socket", &self.max_rooms_per_socket)
+            .field("max_dynamic_namespaces", &self.max_dynamic_namespaces)
+            .field("cleanup_empty_namespaces", &self.cleanup_empty_namespaces)
             .field("event_rate", &self.event_rate)
             .field("recovery", &self.recovery)
             .finish_non_exhaustive()

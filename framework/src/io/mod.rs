@@ -1,8 +1,8 @@
 //! [`Io`]: the server, its namespaces, and how to mount it.
 
 mod builder;
+mod dynamic;
 
-use std::collections::HashMap;
 use std::fmt;
 use std::ops::Deref;
 use std::sync::{Arc, RwLock};
@@ -11,6 +11,9 @@ use std::time::Duration;
 use tidings_transports::{Engine, EngineLayer, EngineService, NotFound};
 
 pub use self::builder::IoBuilder;
+pub use self::dynamic::DynamicNamespace;
+pub(crate) use self::dynamic::Seat;
+use self::dynamic::{Dynamic, Namespaces};
 use crate::adapter::AdapterFactory;
 use crate::handler::Handler;
 use crate::namespace::{Handlers, Namespace, StateMap};
@@ -53,6 +56,7 @@ pub(crate) struct Core {
     pub(crate) ack_timeout: Duration,
     pub(crate) connect_timeout: Duration,
     pub(crate) max_attachments: usize,
+    pub(crate) max_rooms_per_socket: usize,
     pub(crate) event_rate: Option<EventRate>,
     pub(crate) recovery: Option<Recovery>,
     pub(crate) state: StateMap,
@@ -62,43 +66,21 @@ pub(crate) struct Core {
 pub(crate) struct IoInner {
     pub(crate) core: Arc<Core>,
     adapter: AdapterFactory,
-    namespaces: RwLock<HashMap<String, Namespace>>,
+    namespaces: RwLock<Namespaces>,
     dynamic: RwLock<Vec<Dynamic>>,
-}
-
-/// A dynamic namespace: the names it matches, and the handlers of every namespace it
-/// creates.
-struct Dynamic {
-    matches: Box<dyn Fn(&str) -> bool + Send + Sync>,
-    handlers: Arc<Handlers>,
-}
-
-/// A dynamic namespace ([`Io::dynamic_ns`]): its middleware applies to every namespace it
-/// creates.
-#[derive(Clone)]
-pub struct DynamicNamespace(Arc<Handlers>);
-
-impl DynamicNamespace {
-    /// Adds connection middleware to every namespace this one creates (see
-    /// [`Namespace::middleware`]).
-    pub fn middleware<H: crate::Middleware<M>, M: 'static>(&self, middleware: H) -> &Self {
-        self.0.add_middleware(middleware);
-        self
-    }
-}
-
-impl fmt::Debug for DynamicNamespace {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("DynamicNamespace")
-    }
+    /// The most namespaces dynamic namespaces may have created at once.
+    max_children: usize,
+    /// Whether the namespaces they created are removed once empty.
+    cleanup: bool,
 }
 
 impl IoInner {
-    fn namespace(&self, name: &str) -> Namespace {
-        if let Some(namespace) = read(&self.namespaces).get(name) {
+    fn namespace(self: &Arc<Self>, name: &str) -> Namespace {
+        if let Some(namespace) = read(&self.namespaces).by_name.get(name) {
             return namespace.clone();
         }
         write(&self.namespaces)
+            .by_name
             .entry(name.to_owned())
             .or_insert_with(|| {
                 Namespace::new(
@@ -106,28 +88,10 @@ impl IoInner {
                     self.core.clone(),
                     Arc::default(),
                     &self.adapter,
+                    None,
                 )
             })
             .clone()
-    }
-
-    /// The namespace a client asks to connect to: a static one, or one a dynamic namespace
-    /// creates; `None` when no namespace has that name.
-    pub(crate) fn namespace_for(&self, name: &str) -> Option<Namespace> {
-        if let Some(namespace) = read(&self.namespaces).get(name) {
-            return Some(namespace.clone());
-        }
-        let handlers = read(&self.dynamic)
-            .iter()
-            .find(|dynamic| (dynamic.matches)(name))
-            .map(|dynamic| dynamic.handlers.clone())?;
-        let namespace = write(&self.namespaces)
-            .entry(name.to_owned())
-            .or_insert_with(|| {
-                Namespace::new(name.to_owned(), self.core.clone(), handlers, &self.adapter)
-            })
-            .clone();
-        Some(namespace)
     }
 }
 
@@ -150,6 +114,10 @@ impl Io {
     /// first connects to it, with `handler` as its connection handler and the dynamic
     /// namespace's middleware. Static namespaces come first; then dynamic ones, in the
     /// order they were added.
+    ///
+    /// The created namespaces count against
+    /// [`IoBuilder::max_dynamic_namespaces`] (10,000 by default), and are removed when their
+    /// last socket leaves ([`IoBuilder::cleanup_empty_namespaces`], on by default).
     ///
     /// ```
     /// use tidings::{Io, Socket};
@@ -177,7 +145,7 @@ impl Io {
 
     /// Namespace `name`, if it exists (a static one, or one a dynamic namespace created).
     pub fn of(&self, name: &str) -> Option<Namespace> {
-        read(&self.inner.namespaces).get(name).cloned()
+        read(&self.inner.namespaces).by_name.get(name).cloned()
     }
 
     /// The main namespace, `/`. It always exists: without a connection handler, sockets
@@ -253,7 +221,7 @@ impl fmt::Debug for Io {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Io")
             .field("parser", &self.inner.core.parser)
-            .field("namespaces", &read(&self.inner.namespaces).len())
+            .field("namespaces", &read(&self.inner.namespaces).by_name.len())
             .finish_non_exhaustive()
     }
 }

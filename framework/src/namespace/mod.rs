@@ -6,6 +6,7 @@ mod server_side;
 use std::any::Any;
 use std::collections::HashMap;
 use std::fmt;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock, RwLock, Weak};
 use std::time::Duration;
 
@@ -16,7 +17,7 @@ pub use self::server_side::ServerReply;
 use self::server_side::ServerSideHandler;
 use crate::adapter::{AckCollector, Adapter, AdapterFactory, BroadcastAcks, BroadcastPacket, Room};
 use crate::handler::{BoxedHandler, BoxedMiddleware, Handler, Middleware, boxed, boxed_middleware};
-use crate::io::Core;
+use crate::io::{Core, IoInner};
 use crate::operators::{BroadcastOperators, IntoRooms};
 use crate::parser::Parser;
 use crate::recovery::Recovery;
@@ -41,6 +42,10 @@ struct Inner {
     adapter: OnceLock<Arc<dyn Adapter>>,
     /// Shared by the namespaces a dynamic namespace creates.
     handlers: Arc<Handlers>,
+    /// The server, for a namespace a dynamic namespace created, which it removes once empty.
+    owner: Option<Weak<IoInner>>,
+    /// How many connections hold a seat in it (see `io::dynamic`).
+    seats: AtomicUsize,
 }
 
 /// The connection handler and middleware of a namespace, or of a dynamic namespace and
@@ -73,6 +78,7 @@ impl Namespace {
         core: Arc<Core>,
         handlers: Arc<Handlers>,
         adapter: &AdapterFactory,
+        owner: Option<Weak<IoInner>>,
     ) -> Namespace {
         let namespace = Namespace(Arc::new(Inner {
             name,
@@ -81,6 +87,8 @@ impl Namespace {
             pids: RwLock::default(),
             adapter: OnceLock::new(),
             handlers,
+            owner,
+            seats: AtomicUsize::new(0),
         }));
         let adapter = adapter(LocalNamespace(Arc::downgrade(&namespace.0)));
         let _ = namespace.0.adapter.set(adapter);
@@ -98,6 +106,33 @@ impl Namespace {
             .adapter
             .get()
             .expect("set when the namespace is built")
+    }
+
+    /// Whether a dynamic namespace created it.
+    pub(crate) fn is_child(&self) -> bool {
+        self.0.owner.is_some()
+    }
+
+    /// The server, for a namespace a dynamic namespace created.
+    pub(crate) fn owner(&self) -> Option<Arc<IoInner>> {
+        self.0.owner.as_ref()?.upgrade()
+    }
+
+    pub(crate) fn seat_taken(&self) {
+        self.0.seats.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// A seat given up; true when it was the last.
+    pub(crate) fn seat_left(&self) -> bool {
+        self.0.seats.fetch_sub(1, Ordering::AcqRel) == 1
+    }
+
+    pub(crate) fn has_seats(&self) -> bool {
+        self.0.seats.load(Ordering::Acquire) > 0
+    }
+
+    pub(crate) fn max_rooms_per_socket(&self) -> usize {
+        self.0.core.max_rooms_per_socket
     }
 
     pub(crate) fn handlers(&self) -> &Arc<Handlers> {
@@ -247,6 +282,7 @@ impl Namespace {
             }
         }
         write(&self.0.sockets).remove(&socket.id());
+        socket.release_seat();
     }
 
     /// The connected socket of this server whose private session id is `pid`.
@@ -366,6 +402,13 @@ impl LocalNamespace {
         self.upgrade()?.recovery().cloned()
     }
 
+    /// The most rooms a socket may be in
+    /// ([`IoBuilder::max_rooms_per_socket`](crate::IoBuilder::max_rooms_per_socket)).
+    pub(crate) fn max_rooms_per_socket(&self) -> usize {
+        self.upgrade()
+            .map_or(usize::MAX, |ns| ns.max_rooms_per_socket())
+    }
+
     /// The connected socket `sid` of this server.
     pub fn socket(&self, sid: Sid) -> Option<Socket> {
         self.upgrade()?.socket(sid)
@@ -422,6 +465,14 @@ impl fmt::Debug for Namespace {
             .finish_non_exhaustive()
     }
 }
+
+impl PartialEq for Namespace {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for Namespace {}
 
 impl fmt::Debug for LocalNamespace {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -35,10 +35,12 @@ pub use self::reason::DisconnectReason;
 use self::recover::Recovering;
 pub use self::remote::RemoteSocket;
 pub(crate) use self::reply::Reply;
+use crate::JoinError;
 use crate::Sid;
 use crate::adapter::Room;
 use crate::client::Client;
 use crate::handler::{BoxedHandler, Handler, boxed};
+use crate::io::Seat;
 use crate::namespace::Namespace;
 use crate::operators::{BroadcastOperators, IntoRooms};
 use crate::parser::{Incoming, Parser};
@@ -57,8 +59,10 @@ use crate::sync::{read, write};
 /// let io = Io::builder().build();
 /// io.ns("/", |socket: Socket| {
 ///     socket.on("join", |socket: Socket, Data(room): Data<String>, ack: AckSender| {
-///         socket.join(room.as_str());
-///         let _ = ack.send("ok");
+///         let _ = match socket.join(room.as_str()) {
+///             Ok(()) => ack.send("ok"),
+///             Err(error) => ack.send(&error.to_string()),
+///         };
 ///     });
 ///     socket.on("say", |socket: Socket, Data((room, text)): Data<(String, String)>| {
 ///         let _ = socket.to(room).emit("said", &(socket.id().to_string(), text));
@@ -88,6 +92,8 @@ struct Inner {
     rate: Option<Box<Mutex<Bucket>>>,
     /// Its deadline, when it has one ([`Socket::expire_in`]).
     expiry: Mutex<Option<Box<Expiry>>>,
+    /// Its hold on a namespace that a dynamic namespace created, until it leaves.
+    seat: Seat,
 }
 
 #[derive(Default)]
@@ -108,17 +114,28 @@ struct Acks {
 }
 
 impl Socket {
-    pub(crate) fn new(namespace: Namespace, session: Session, handshake: Handshake) -> Socket {
+    pub(crate) fn new(
+        (namespace, seat): (Namespace, Seat),
+        session: Session,
+        handshake: Handshake,
+    ) -> Socket {
         let recovery = namespace
             .recovery()
             .map(|_| Recovering::new(Sid::new(), false));
-        Socket::build(Sid::new(), recovery, None, namespace, session, handshake)
+        Socket::build(
+            Sid::new(),
+            recovery,
+            None,
+            (namespace, seat),
+            session,
+            handshake,
+        )
     }
 
     /// The socket that takes over `state`: its ids and data; it holds what it is sent until
     /// it has caught up ([`resume`](Self::resume)).
     pub(crate) fn restored(
-        namespace: Namespace,
+        (namespace, seat): (Namespace, Seat),
         session: Session,
         handshake: Handshake,
         state: &SessionState,
@@ -127,7 +144,7 @@ impl Socket {
             state.sid,
             Some(Recovering::new(state.pid, true)),
             Some(state),
-            namespace,
+            (namespace, seat),
             session,
             handshake,
         )
@@ -137,7 +154,7 @@ impl Socket {
         id: Sid,
         recovery: Option<Box<Recovering>>,
         restored: Option<&SessionState>,
-        namespace: Namespace,
+        (namespace, seat): (Namespace, Seat),
         session: Session,
         handshake: Handshake,
     ) -> Socket {
@@ -158,6 +175,7 @@ impl Socket {
             data_json: RwLock::new(restored.and_then(|state| state.data_json.clone())),
             rate,
             expiry: Mutex::new(None),
+            seat,
         }))
     }
 
@@ -295,12 +313,32 @@ impl Socket {
             .push(Arc::new(interceptor));
     }
 
-    /// Joins `rooms` (one room, or several).
-    pub fn join(&self, rooms: impl IntoRooms) {
+    /// Joins `rooms` (one room, or several); joining a room it is in already does nothing.
+    ///
+    /// # Errors
+    /// [`JoinError::TooManyRooms`] when the socket would be in more rooms than
+    /// [`IoBuilder::max_rooms_per_socket`](crate::IoBuilder::max_rooms_per_socket) allows
+    /// (10,000 by default, its own room not counted): it then joins none of `rooms`.
+    ///
+    /// ```
+    /// use tidings::{AckSender, Data, Io, Socket};
+    ///
+    /// let io = Io::builder().max_rooms_per_socket(50).build();
+    /// io.ns("/", |socket: Socket| {
+    ///     socket.on("join", |socket: Socket, Data(room): Data<String>, ack: AckSender| {
+    ///         let _ = match socket.join(room) {
+    ///             Ok(()) => ack.send("ok"),
+    ///             // Tell the client, which may leave a room and try again.
+    ///             Err(error) => ack.send(&error.to_string()),
+    ///         };
+    ///     });
+    /// });
+    /// ```
+    pub fn join(&self, rooms: impl IntoRooms) -> Result<(), JoinError> {
         self.0
             .namespace
             .adapter()
-            .add_all(self.id(), &rooms.into_rooms());
+            .add_all(self.id(), &rooms.into_rooms())
     }
 
     /// Leaves `rooms` (one room, or several).
@@ -386,6 +424,11 @@ impl Socket {
 
     pub(crate) fn data_json(&self) -> Option<serde_json::Value> {
         read(&self.0.data_json).clone()
+    }
+
+    /// Gives up its hold on its namespace: it left, or never got in.
+    pub(crate) fn release_seat(&self) {
+        self.0.seat.release();
     }
 }
 

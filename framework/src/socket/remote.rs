@@ -123,7 +123,9 @@ impl RemoteSocket {
         self.namespace.to(self.id).emit(event, data)
     }
 
-    /// Makes it join `rooms`.
+    /// Makes it join `rooms`; on its server, a socket that would be in more rooms than
+    /// [`IoBuilder::max_rooms_per_socket`](crate::IoBuilder::max_rooms_per_socket) allows
+    /// joins none of them, with a warning in that server's log.
     pub fn join(&self, rooms: impl IntoRooms) {
         self.namespace.to(self.id).sockets_join(rooms);
     }
@@ -169,8 +171,8 @@ mod tests {
     }
 
     impl Adapter for Recording {
-        fn add_all(&self, sid: Sid, rooms: &[Room]) {
-            self.0.add_all(sid, rooms);
+        fn add_all(&self, sid: Sid, rooms: &[Room]) -> Result<(), crate::JoinError> {
+            self.0.add_all(sid, rooms)
         }
         fn del(&self, sid: Sid, rooms: &[Room]) {
             self.0.del(sid, rooms);

@@ -10,7 +10,9 @@ use rmpv::Value as Pack;
 use tidings::adapter::{
     AckCollector, Adapter, AdapterFuture, BroadcastOptions, BroadcastPacket, Room,
 };
-use tidings::{LocalAdapter, LocalNamespace, MissedPacket, RemoteSocket, SessionState, Sid};
+use tidings::{
+    JoinError, LocalAdapter, LocalNamespace, MissedPacket, RemoteSocket, SessionState, Sid,
+};
 
 use super::channels::{Channels, SubscriptionMode};
 use super::cluster::ShardedShared;
@@ -116,12 +118,12 @@ impl Shared {
     }
 
     /// Socket `sid` joins `rooms`; the rooms new on this server get their channel.
-    pub(crate) fn add_all(&self, sid: Sid, rooms: &[Room]) {
+    pub(crate) fn add_all(&self, sid: Sid, rooms: &[Room]) -> Result<(), JoinError> {
         if self.channels.mode == SubscriptionMode::Static {
             return self.local.add_all(sid, rooms);
         }
         let before: HashSet<Room> = self.local.socket_rooms(sid).into_iter().collect();
-        self.local.add_all(sid, rooms);
+        self.local.add_all(sid, rooms)?;
         let mut counts = self.lock_rooms();
         let mut seen = HashSet::new();
         for room in rooms {
@@ -138,6 +140,7 @@ impl Shared {
                 self.subscribe(self.channels.of(room));
             }
         }
+        Ok(())
     }
 
     /// Socket `sid` leaves `rooms` (every room when `None`); the rooms left empty on this
@@ -174,7 +177,9 @@ impl Shared {
     /// The sockets of this server that `options` selects join `rooms`.
     pub(crate) fn add_sockets(&self, options: &BroadcastOptions, rooms: &[Room]) {
         for socket in self.local.select(options) {
-            self.add_all(socket.id(), rooms);
+            if let Err(error) = self.add_all(socket.id(), rooms) {
+                tracing::warn!(socket = %socket.id(), "not joining {} room(s): {error}", rooms.len());
+            }
         }
     }
 
@@ -187,8 +192,8 @@ impl Shared {
 }
 
 impl Adapter for ShardedAdapter {
-    fn add_all(&self, sid: Sid, rooms: &[Room]) {
-        self.shared.add_all(sid, rooms);
+    fn add_all(&self, sid: Sid, rooms: &[Room]) -> Result<(), JoinError> {
+        self.shared.add_all(sid, rooms)
     }
 
     fn del(&self, sid: Sid, rooms: &[Room]) {

@@ -274,9 +274,11 @@ pub async fn clustered(builder: tidings::IoBuilder) -> std::io::Result<tidings::
 
 /// The test beds' Engine.IO settings, from the environment: `PING_INTERVAL` and
 /// `PING_TIMEOUT` in milliseconds (300 and 200 by default), `MAX_PAYLOAD` in bytes (1 MB),
-/// `MAX_QUEUED_BYTES` in bytes (8 MiB), `TRANSPORTS` (a comma-separated list) and
-/// `CORS_ORIGIN` (one allowed origin, with credentials); the `Origin` check is on, as
-/// [`own_origins`] sets it (`ALLOWED_ORIGINS`).
+/// `MAX_QUEUED_BYTES` in bytes (8 MiB), `MAX_CONNECTIONS` (no limit by default),
+/// `HANDSHAKE_RATE` (`<burst>,<ms>`: [`HandshakeRate::new`](tidings_transports::HandshakeRate::new)
+/// with that burst and one more every `ms` milliseconds; no limit by default, see [`env_rate`]),
+/// `TRANSPORTS` (a comma-separated list) and `CORS_ORIGIN` (one allowed origin, with
+/// credentials); the `Origin` check is on, as [`own_origins`] sets it (`ALLOWED_ORIGINS`).
 pub fn testbed_engine_config(path: &str) -> EngineConfig {
     let mut config = EngineConfig::default()
         .path(path)
@@ -284,6 +286,12 @@ pub fn testbed_engine_config(path: &str) -> EngineConfig {
         .ping_timeout(Duration::from_millis(env_number("PING_TIMEOUT", 200)))
         .max_payload(env_number("MAX_PAYLOAD", 1_000_000) as usize)
         .max_queued_bytes(env_number("MAX_QUEUED_BYTES", 8 * 1024 * 1024) as usize);
+    if let Ok(max) = std::env::var("MAX_CONNECTIONS") {
+        config = config.max_connections(max.parse().unwrap_or(usize::MAX));
+    }
+    if let Some((burst, every)) = env_rate("HANDSHAKE_RATE") {
+        config = config.handshake_rate(tidings_transports::HandshakeRate::new(burst, every));
+    }
     if let Ok(transports) = std::env::var("TRANSPORTS") {
         config = config.transports(transports.split(',').map(str::trim));
     }
@@ -299,4 +307,14 @@ pub fn env_number(name: &str, default: u64) -> u64 {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
+}
+
+/// The rate in environment variable `name`, written `<burst>,<ms>`: a burst, and the time one
+/// more takes to come back. `None` when it is unset or not of that form.
+pub fn env_rate(name: &str) -> Option<(u32, Duration)> {
+    let value = std::env::var(name).ok()?;
+    let (burst, ms) = value.split_once(',')?;
+    let burst = burst.trim().parse().ok()?;
+    let ms = ms.trim().parse().ok()?;
+    Some((burst, Duration::from_millis(ms)))
 }

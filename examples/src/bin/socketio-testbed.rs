@@ -81,7 +81,12 @@
 //! see `tidings_examples::cluster_from_env`); `PARSER` (`msgpack` for the msgpack parser, JSON
 //! otherwise); `PING_INTERVAL` and `PING_TIMEOUT` (ms, default 300 and 200); `CONNECT_TIMEOUT`
 //! (ms, default 45000); `ACK_TIMEOUT` (ms, default 5000); `MAX_PAYLOAD` (bytes, default
-//! 1000000); `MAX_QUEUED_BYTES` (bytes, default 8 MiB); `TRANSPORTS` (comma-separated, default
+//! 1000000); `MAX_QUEUED_BYTES` (bytes, default 8 MiB); `MAX_CONNECTIONS` (no limit by
+//! default); `HANDSHAKE_RATE` (`<burst>,<ms>`: that many handshakes at once per address, then
+//! one more every `ms` milliseconds; no limit by default); `EVENT_RATE` (`<burst>,<ms>`, the
+//! same per socket for the events it sends: an `EventRate`; no limit by default) and
+//! `EVENT_RATE_EXCEED` (`disconnect` to disconnect a socket over it, dropping its events
+//! otherwise); `TRANSPORTS` (comma-separated, default
 //! all); `CORS_ORIGIN` (an allowed origin, with credentials); `ALLOWED_ORIGINS`
 //! (comma-separated origins whose pages may connect besides the server's own, see
 //! `tidings_examples::own_origins`); `KEEP_REASONS` (how many of the latest disconnections `reasons` keeps, default all);
@@ -104,8 +109,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use tidings::{
     AckError, AckSender, Bin, Binary, BroadcastAcks, BroadcastOperators, ConnectError, Data,
-    DisconnectReason, EmitError, Handshake, Io, Namespace, Parser, Payload, Recovery, RemoteSocket,
-    Socket, State,
+    DisconnectReason, EmitError, EventRate, Handshake, Io, Namespace, OverRate, Parser, Payload,
+    Recovery, RemoteSocket, Socket, State,
 };
 use tidings_transports::Engine;
 
@@ -754,6 +759,13 @@ async fn main() -> std::io::Result<()> {
     if let Some(cluster) = tidings_examples::cluster_from_env().await? {
         record_status(&cluster, &shared.cluster_status);
         builder = cluster.adapt(builder);
+    }
+    if let Some((burst, every)) = tidings_examples::env_rate("EVENT_RATE") {
+        let policy = match std::env::var("EVENT_RATE_EXCEED").as_deref() {
+            Ok("disconnect") => OverRate::Disconnect,
+            _ => OverRate::Drop,
+        };
+        builder = builder.event_rate(EventRate::new(burst, every).on_exceed(policy));
     }
     if let Ok(ms) = std::env::var("RECOVERY") {
         let limit = Duration::from_millis(ms.parse().unwrap_or(120_000));

@@ -211,6 +211,31 @@ mod tests {
     }
 
     #[test]
+    fn clones_of_a_message_share_its_compressed_form() {
+        let text = "{\"a\":1},".repeat(200);
+        let before = crate::Message::text(&text);
+        share_from(1024);
+        let message = crate::Message::text(&text);
+        let (first, second) = (message.clone().compressed(), message.compressed());
+        let (first, second) = (first.expect("shrinks"), second.expect("shrinks"));
+        assert_eq!(first.as_ptr(), second.as_ptr(), "compressed once");
+        assert_eq!(
+            inflate(&first, 2000).as_deref(),
+            Ok(message.frame_payload())
+        );
+        // A message built before compression was on, or too short, compresses each time.
+        assert_ne!(
+            before.compressed().expect("shrinks").as_ptr(),
+            before.compressed().expect("shrinks").as_ptr()
+        );
+        let short = crate::Message::text("{\"a\":1},".repeat(100));
+        assert_ne!(
+            short.compressed().expect("shrinks").as_ptr(),
+            short.compressed().expect("shrinks").as_ptr()
+        );
+    }
+
+    #[test]
     fn inflates_exactly_up_to_the_limit() {
         let data = vec![b'a'; 5000];
         let compressed = compress(&data);

@@ -8,7 +8,7 @@ use common::{Http, Server, path, within};
 use tidings_transports::packet::deflate::{compress, inflate};
 use tidings_transports::packet::websocket::encode_client_frame;
 use tidings_transports::{CloseReason, EngineConfig, Message, PerMessageDeflate};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 
 const MASK: [u8; 4] = [0x3c, 0x99, 0x01, 0x7f];
@@ -83,15 +83,7 @@ impl RawWs {
     }
 
     async fn take(&mut self, n: usize) -> Option<Vec<u8>> {
-        while self.buf.len() < n {
-            let mut chunk = [0; 8192];
-            let read = self.stream.read(&mut chunk).await.unwrap_or(0);
-            if read == 0 {
-                return None;
-            }
-            self.buf.extend_from_slice(&chunk[..read]);
-        }
-        Some(self.buf.drain(..n).collect())
+        common::take(&mut self.stream, &mut self.buf, n).await
     }
 }
 

@@ -7,6 +7,11 @@
 // over raw WebSockets (each waits for its open packet, and with `socketio` also joins the
 // main namespace and waits for the CONNECT reply), lets the server settle, reads RSS again
 // and prints (after - before) / connections. Run with `ulimit -n` above 2 × connections.
+//
+// The clients offer permessage-deflate (`ws`'s default), so with `PER_MESSAGE_DEFLATE=1024` in
+// the environment (passed on to the server) the connections are compressed; with
+// `MESSAGE_BYTES=N` each connection first sends a message of N bytes of JSON and waits for
+// its echo (the engine.io test bed echoes), so compression has run on it before it idles.
 import { readFileSync } from "node:fs";
 import WebSocket from "ws";
 import { startServer } from "../lib/server.mjs";
@@ -15,6 +20,8 @@ const count = Number(process.argv[2] ?? 5000);
 const name = process.argv[3] ?? "engineio-testbed";
 const socketio = process.argv[4] === "socketio";
 process.env.TIDINGS_PROFILE ??= "release";
+const messageBytes = Number(process.env.MESSAGE_BYTES ?? 0);
+const message = `4${JSON.stringify(Array.from({ length: messageBytes }, (_, i) => i % 97)).slice(0, Math.max(0, messageBytes - 1))}`;
 
 const rss = (pid) => {
   const status = readFileSync(`/proc/${pid}/status`, "utf8");
@@ -33,10 +40,16 @@ const open = (n) =>
       new Promise((resolve, reject) => {
         const ws = new WebSocket(url);
         ws.on("error", reject);
+        let echoed = false;
         ws.on("message", (data) => {
           const text = data.toString();
           if (text === "2") ws.send("3");
-          else if (!socketio) resolve(ws);
+          else if (!socketio && messageBytes && !echoed && text.startsWith("0")) ws.send(message);
+          else if (!socketio && messageBytes && !echoed) {
+            echoed = true;
+            if (text !== message) reject(new Error("the echo differs"));
+            resolve(ws);
+          } else if (!socketio) resolve(ws);
           else if (text.startsWith("0")) ws.send("40");
           else if (text.startsWith("40")) resolve(ws);
         });

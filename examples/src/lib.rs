@@ -11,7 +11,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use http::{Request, Response};
 use hyper::body::{Body, Incoming};
-use tidings_transports::{Engine, EngineConfig, NotFound};
+use tidings_transports::{Engine, EngineConfig, HttpCompression, NotFound, PerMessageDeflate};
 use tower_layer::Layer;
 use tower_service::Service;
 
@@ -275,9 +275,10 @@ pub async fn clustered(builder: tidings::IoBuilder) -> std::io::Result<tidings::
 /// The test beds' Engine.IO settings, from the environment: `PING_INTERVAL` and
 /// `PING_TIMEOUT` in milliseconds (300 and 200 by default), `MAX_PAYLOAD` in bytes (1 MB),
 /// `MAX_QUEUED_BYTES` in bytes (8 MiB), `MAX_CONNECTIONS` (no limit), `HANDSHAKE_RATE`
-/// (`burst/every_ms` per address, no limit), `TRANSPORTS` (a comma-separated list) and
-/// `CORS_ORIGIN` (one allowed origin, with credentials); the `Origin` check is on, as
-/// [`own_origins`] sets it (`ALLOWED_ORIGINS`).
+/// (`burst/every_ms` per address, no limit), `TRANSPORTS` (a comma-separated list),
+/// `CORS_ORIGIN` (one allowed origin, with credentials), `PER_MESSAGE_DEFLATE` (a threshold in
+/// bytes: turns permessage-deflate on) and `HTTP_COMPRESSION` (a threshold in bytes, or `off`;
+/// 1024 by default); the `Origin` check is on, as [`own_origins`] sets it (`ALLOWED_ORIGINS`).
 pub fn testbed_engine_config(path: &str) -> EngineConfig {
     let mut config = EngineConfig::default()
         .path(path)
@@ -296,6 +297,18 @@ pub fn testbed_engine_config(path: &str) -> EngineConfig {
     }
     if let Ok(origin) = std::env::var("CORS_ORIGIN") {
         config = config.cors(tidings_transports::Cors::origins([origin]).credentials(true));
+    }
+    if let Ok(threshold) = std::env::var("PER_MESSAGE_DEFLATE") {
+        let threshold = threshold.parse().unwrap_or(1024);
+        config = config.per_message_deflate(PerMessageDeflate::default().threshold(threshold));
+    }
+    match std::env::var("HTTP_COMPRESSION").as_deref() {
+        Ok("off") => config = config.http_compression(None),
+        Ok(threshold) => {
+            let threshold = threshold.parse().unwrap_or(1024);
+            config = config.http_compression(HttpCompression::default().threshold(threshold));
+        }
+        Err(_) => {}
     }
     own_origins(config)
 }

@@ -86,7 +86,8 @@ pub use socket::{
     RATE_LIMIT_EVENT, Rejected, RemoteSocket, Socket,
 };
 pub use tidings_transports::{
-    Cors, EngineConfig, HandshakeRate, SessionCookie, Sid, serve, serve_with_shutdown,
+    Cors, EngineConfig, HandshakeRate, HttpCompression, PerMessageDeflate, SessionCookie, Sid,
+    serve, serve_with_shutdown,
 };
 #[cfg(feature = "tls")]
 pub use tidings_transports::{

@@ -54,8 +54,9 @@ mod service;
 mod transport;
 
 pub use engine::{
-    AllowFuture, CloseReason, Cors, Engine, EngineConfig, Handler, HandshakeRate, InvalidSid,
-    RequestError, SendError, Session, SessionClosed, SessionCookie, Sid,
+    AllowFuture, CloseReason, Cors, Engine, EngineConfig, Handler, HandshakeRate, HttpCompression,
+    InvalidSid, PerMessageDeflate, RequestError, SendError, Session, SessionClosed, SessionCookie,
+    Sid,
 };
 pub use packet::{DecodeError, Message, Packet};
 pub use service::{

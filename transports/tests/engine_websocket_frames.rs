@@ -7,7 +7,7 @@ mod common;
 use common::{Http, Server, path, within};
 use tidings_transports::packet::websocket::encode_client_frame;
 use tidings_transports::{CloseReason, EngineConfig};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 
 const TEXT: u8 = 0x1;
@@ -148,15 +148,7 @@ impl RawWs {
     }
 
     async fn take(&mut self, n: usize) -> Option<Vec<u8>> {
-        while self.buf.len() < n {
-            let mut chunk = [0; 8192];
-            let read = self.stream.read(&mut chunk).await.unwrap_or(0);
-            if read == 0 {
-                return None;
-            }
-            self.buf.extend_from_slice(&chunk[..read]);
-        }
-        Some(self.buf.drain(..n).collect())
+        common::take(&mut self.stream, &mut self.buf, n).await
     }
 }
 

@@ -82,7 +82,8 @@
 //! otherwise); `PING_INTERVAL` and `PING_TIMEOUT` (ms, default 300 and 200); `CONNECT_TIMEOUT`
 //! (ms, default 45000); `ACK_TIMEOUT` (ms, default 5000); `MAX_PAYLOAD` (bytes, default
 //! 1000000); `MAX_QUEUED_BYTES` (bytes, default 8 MiB); `TRANSPORTS` (comma-separated, default
-//! all); `CORS_ORIGIN` (an allowed origin, with credentials); `ALLOWED_ORIGINS`
+//! all); `PER_MESSAGE_DEFLATE` (a threshold in bytes: turns permessage-deflate on);
+//! `HTTP_COMPRESSION` (a threshold in bytes, or `off`; default 1024); `CORS_ORIGIN` (an allowed origin, with credentials); `ALLOWED_ORIGINS`
 //! (comma-separated origins whose pages may connect besides the server's own, see
 //! `tidings_examples::own_origins`); `KEEP_REASONS` (how many of the latest disconnections `reasons` keeps, default all);
 //! `SHUTDOWN_DEADLINE` (ms, default 10000); `NODE_NAME` (the server's name in `node` and in its

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use http::request::Parts;
 
+use super::compression::{HttpCompression, PerMessageDeflate};
 use super::cors::Cors;
 use super::limit::HandshakeRate;
 use super::origin::AllowedOrigins;
@@ -47,6 +48,8 @@ pub struct EngineConfig {
     pub(crate) cookie: Option<SessionCookie>,
     pub(crate) sse_keep_alive: Duration,
     pub(crate) max_queued_bytes: usize,
+    pub(crate) per_message_deflate: Option<PerMessageDeflate>,
+    pub(crate) http_compression: Option<HttpCompression>,
     // Limits against abuse.
     pub(crate) max_connections: Option<usize>,
     pub(crate) handshake_rate: Option<HandshakeRate>,
@@ -58,7 +61,8 @@ impl Default for EngineConfig {
     /// 10 s to finish an upgrade, 1 MB payloads, no CORS, no cookie; plus every Tidings
     /// transport (`polling`, `websocket`, `sse`), an SSE keep-alive comment every 15 s, and
     /// at most 8 MiB of messages queued for a client that its transport has not taken yet
-    /// (see [`max_queued_bytes`](Self::max_queued_bytes)).
+    /// (see [`max_queued_bytes`](Self::max_queued_bytes)). Like Node, long-polling responses of
+    /// 1 KiB or more are compressed and WebSocket messages are not.
     fn default() -> Self {
         EngineConfig {
             path: "/engine.io/".to_owned(),
@@ -73,6 +77,8 @@ impl Default for EngineConfig {
             cookie: None,
             sse_keep_alive: Duration::from_secs(15),
             max_queued_bytes: 8 * 1024 * 1024,
+            per_message_deflate: None,
+            http_compression: Some(HttpCompression::default()),
             max_connections: None,
             handshake_rate: None,
             origins: None,
@@ -92,6 +98,20 @@ impl EngineConfig {
             path.push('/');
         }
         self.path = path;
+        self
+    }
+
+    /// Compresses WebSocket messages with permessage-deflate when the client offers it
+    /// (`None` turns it off, the default).
+    pub fn per_message_deflate(mut self, deflate: impl Into<Option<PerMessageDeflate>>) -> Self {
+        self.per_message_deflate = deflate.into();
+        self
+    }
+
+    /// Compresses long-polling responses with gzip or deflate when the request accepts it
+    /// (`None` turns it off; on by default).
+    pub fn http_compression(mut self, compression: impl Into<Option<HttpCompression>>) -> Self {
+        self.http_compression = compression.into();
         self
     }
 

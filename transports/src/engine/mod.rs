@@ -1,6 +1,7 @@
 //! The engine: the session table and the HTTP entry point that checks every request and hands
 //! it to its transport.
 
+mod compression;
 mod config;
 mod cors;
 mod error;
@@ -25,6 +26,7 @@ use http::request::Parts;
 use http::{Method, Request, Response};
 use http_body_util::{BodyExt, Limited};
 
+pub use self::compression::{HttpCompression, PerMessageDeflate};
 pub use self::config::{AllowFuture, EngineConfig, SessionCookie};
 pub use self::cors::Cors;
 pub use self::error::RequestError;
@@ -131,6 +133,9 @@ impl Engine {
             .into_iter()
             .filter(|t| config.allows(t.name()))
             .collect();
+        if let Some(deflate) = &config.per_message_deflate {
+            crate::packet::deflate::share_from(deflate.threshold);
+        }
         Engine {
             shared: Arc::new(Shared {
                 handler: Box::new(handler),

@@ -7,6 +7,8 @@
 //!   messages as `b` followed by base64, optionally wrapped for JSONP ([`jsonp`]);
 //! - a server-sent event per packet ([`sse`]), with the payload encoding of each packet.
 
+pub mod deflate;
+pub mod extension;
 pub mod jsonp;
 pub mod payload;
 pub mod sse;
@@ -22,9 +24,18 @@ pub use tungstenite::Utf8Bytes;
 ///
 /// Cloning a message is a reference-count bump, so a message built once can be sent to many
 /// sessions. A text message keeps its encoded packet (`4` followed by the text), so sending it
-/// over WebSocket copies nothing.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Message(Repr);
+/// over WebSocket copies nothing. When permessage-deflate is on, a message compressed for one
+/// WebSocket connection keeps its compressed form for every other (see [`deflate`]).
+#[derive(Clone)]
+pub struct Message(Repr, deflate::Shared);
+
+impl PartialEq for Message {
+    fn eq(&self, other: &Self) -> bool {
+        self.0 == other.0
+    }
+}
+
+impl Eq for Message {}
 
 #[derive(Clone, PartialEq, Eq)]
 enum Repr {
@@ -48,7 +59,7 @@ impl Message {
         let mut packet = String::with_capacity(1 + text.len());
         packet.push('4');
         packet.push_str(text);
-        Message(Repr::Text(packet.into()))
+        Message(Repr::Text(packet.into()), deflate::Shared::new(text.len()))
     }
 
     /// A binary message.
@@ -60,7 +71,28 @@ impl Message {
     /// assert_eq!(message.as_binary().map(|b| &b[..]), Some(&[1, 2, 3][..]));
     /// ```
     pub fn binary(data: impl Into<Bytes>) -> Self {
-        Message(Repr::Binary(data.into()))
+        let data = data.into();
+        let shared = deflate::Shared::new(data.len());
+        Message(Repr::Binary(data), shared)
+    }
+
+    /// A binary message received from a client, to be handed on rather than sent on.
+    pub(crate) fn received_binary(data: Bytes) -> Self {
+        Message(Repr::Binary(data), deflate::Shared::default())
+    }
+
+    /// The bytes a WebSocket frame carries: the text packet or the binary data.
+    pub(crate) fn frame_payload(&self) -> &[u8] {
+        match &self.0 {
+            Repr::Text(packet) => packet.as_bytes(),
+            Repr::Binary(data) => data,
+        }
+    }
+
+    /// The frame payload compressed with permessage-deflate, or `None` when compressing
+    /// does not make it shorter. Computed once for a message and its clones.
+    pub(crate) fn compressed(&self) -> Option<Bytes> {
+        self.1.get_or_compress(self.frame_payload())
     }
 
     /// The text, if this is a text message.
@@ -101,7 +133,7 @@ impl Message {
     /// Builds a text message from a whole text packet, which must start with `4`.
     fn from_text_packet(packet: Utf8Bytes) -> Self {
         debug_assert!(packet.as_str().starts_with('4'));
-        Message(Repr::Text(packet))
+        Message(Repr::Text(packet), deflate::Shared::default())
     }
 }
 
@@ -235,8 +267,8 @@ impl Packet {
             Packet::Pong => Utf8Bytes::from_static("3"),
             Packet::PingProbe => Utf8Bytes::from_static("2probe"),
             Packet::PongProbe => Utf8Bytes::from_static("3probe"),
-            Packet::Message(Message(Repr::Text(packet))) => packet.clone(),
-            Packet::Message(Message(Repr::Binary(_))) => return None,
+            Packet::Message(Message(Repr::Text(packet), _)) => packet.clone(),
+            Packet::Message(Message(Repr::Binary(_), _)) => return None,
             Packet::Upgrade => Utf8Bytes::from_static("5"),
             Packet::Noop => Utf8Bytes::from_static("6"),
         })

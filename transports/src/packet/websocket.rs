@@ -1,5 +1,7 @@
 //! WebSocket framing (RFC 6455) as a server speaks it: a decoder of client frames and an
-//! encoder of server frames. No extension is negotiated, so the reserved bits must be clear.
+//! encoder of server frames. The one extension is permessage-deflate (RFC 7692): when it was
+//! negotiated, RSV1 on the first frame of a data message marks it compressed, and the decoder
+//! inflates it ([`deflate`](super::deflate)); every other reserved bit must be clear.
 //!
 //! The decoder keeps no buffer between frames: it copies (and unmasks) each payload straight
 //! into the message it belongs to, sized from the frame header, and holds at most an
@@ -8,6 +10,8 @@
 
 use bytes::Bytes;
 use tungstenite::Utf8Bytes;
+
+use super::deflate::{InflateError, inflate};
 
 /// The longest header of a server frame (unmasked, 64-bit length).
 pub const MAX_SERVER_HEADER: usize = 10;
@@ -41,6 +45,18 @@ pub enum FrameError {
     /// A text message or close reason was not UTF-8: close code 1007.
     #[error("invalid UTF-8 in a text message")]
     InvalidUtf8,
+    /// A compressed message was not valid deflate data: close code 1007.
+    #[error("invalid compressed data")]
+    InvalidCompressed,
+}
+
+impl From<InflateError> for FrameError {
+    fn from(error: InflateError) -> Self {
+        match error {
+            InflateError::TooBig => FrameError::TooBig,
+            _ => FrameError::InvalidCompressed,
+        }
+    }
 }
 
 impl FrameError {
@@ -49,7 +65,7 @@ impl FrameError {
         match self {
             FrameError::Protocol(_) => 1002,
             FrameError::TooBig => 1009,
-            FrameError::InvalidUtf8 => 1007,
+            FrameError::InvalidUtf8 | FrameError::InvalidCompressed => 1007,
         }
     }
 }
@@ -72,15 +88,25 @@ struct Frame {
     remaining: u64,
 }
 
+/// A data message being assembled.
+#[derive(Debug)]
+struct Partial {
+    text: bool,
+    /// Whether its first frame had RSV1 set: the bytes are compressed.
+    compressed: bool,
+    data: Vec<u8>,
+}
+
 /// A decoder of the frames a client sends.
 #[derive(Debug)]
 pub struct Decoder {
     max_message: usize,
     header: [u8; 14],
-    header_len: usize,
+    header_len: u8,
+    /// Whether permessage-deflate was negotiated: compressed messages are accepted.
+    inflating: bool,
     frame: Option<Frame>,
-    /// The data message being assembled: whether it is text, and its bytes so far.
-    message: Option<(bool, Vec<u8>)>,
+    message: Option<Partial>,
     /// The payload of the control frame being read (at most 125 bytes).
     control: Vec<u8>,
 }
@@ -92,10 +118,38 @@ impl Decoder {
             max_message,
             header: [0; 14],
             header_len: 0,
+            inflating: false,
             frame: None,
             message: None,
             control: Vec::new(),
         }
+    }
+
+    /// Accepts messages compressed with permessage-deflate (RSV1 set on their first frame),
+    /// once the extension was negotiated. The limit applies to their inflated size, checked
+    /// while they are inflated; their compressed size is bounded by it too.
+    ///
+    /// ```
+    /// use tidings_transports::packet::deflate::compress;
+    /// use tidings_transports::packet::websocket::{Decoder, Event, FrameError, encode_client_frame};
+    ///
+    /// let mut frame = Vec::new();
+    /// encode_client_frame(0xC1, &compress(b"4hello"), Some([1, 2, 3, 4]), &mut frame);
+    /// let mut input = &frame[..];
+    /// let event = Decoder::new(64).inflating().decode(&mut input);
+    /// assert_eq!(event, Ok(Some(Event::Text("4hello".into()))));
+    /// // Without the extension, RSV1 breaks the protocol.
+    /// let mut input = &frame[..];
+    /// assert_eq!(Decoder::new(64).decode(&mut input).unwrap_err().close_code(), 1002);
+    /// ```
+    pub fn inflating(mut self) -> Self {
+        self.inflating = true;
+        self
+    }
+
+    /// Whether compressed messages are accepted: permessage-deflate was negotiated.
+    pub fn is_inflating(&self) -> bool {
+        self.inflating
     }
 
     /// Whether the decoder holds no partial frame or message.
@@ -131,7 +185,11 @@ impl Decoder {
             let target = if frame.opcode >= CLOSE {
                 &mut self.control
             } else {
-                &mut self.message.as_mut().expect("a data frame has a message").1
+                &mut self
+                    .message
+                    .as_mut()
+                    .expect("a data frame has a message")
+                    .data
             };
             let start = target.len();
             target.extend_from_slice(&input[..take]);
@@ -153,16 +211,17 @@ impl Decoder {
 
     /// Reads a frame header from `input`; false when more input is needed.
     fn read_header(&mut self, input: &mut &[u8]) -> Result<bool, FrameError> {
-        let need = if self.header_len < 2 {
+        let have = usize::from(self.header_len);
+        let need = if have < 2 {
             2
         } else {
             header_len(self.header[1])
         };
-        let take = (need - self.header_len).min(input.len());
-        self.header[self.header_len..self.header_len + take].copy_from_slice(&input[..take]);
-        self.header_len += take;
+        let take = (need - have).min(input.len());
+        self.header[have..have + take].copy_from_slice(&input[..take]);
+        self.header_len += take as u8;
         *input = &input[take..];
-        if self.header_len < need {
+        if have + take < need {
             return Ok(false);
         }
         if need == 2 {
@@ -174,9 +233,15 @@ impl Decoder {
         }
         let header = &self.header[..need];
         self.header_len = 0;
-        let (fin, reserved, opcode) = (header[0] & 0x80 != 0, header[0] & 0x70, header[0] & 0x0F);
-        if reserved != 0 {
+        let (fin, opcode) = (header[0] & 0x80 != 0, header[0] & 0x0F);
+        let compressed = header[0] & 0x40 != 0;
+        if header[0] & 0x30 != 0 || (compressed && !self.inflating) {
             return Err(FrameError::Protocol("reserved bits set"));
+        }
+        if compressed && !matches!(opcode, TEXT | BINARY) {
+            return Err(FrameError::Protocol(
+                "RSV1 on a control or continuation frame",
+            ));
         }
         let (length, mask_at) = match header[1] & 0x7F {
             126 => (u64::from(u16::from_be_bytes([header[2], header[3]])), 4),
@@ -205,17 +270,20 @@ impl Decoder {
                     (Some(_), TEXT | BINARY) => {
                         return Err(FrameError::Protocol("new message inside a fragmented one"));
                     }
-                    (Some((_, data)), _) => data.len() as u64,
+                    (Some(partial), _) => partial.data.len() as u64,
                     (None, _) => 0,
                 };
                 if so_far + length > self.max_message as u64 {
                     return Err(FrameError::TooBig);
                 }
                 match &mut self.message {
-                    Some((_, data)) => data.reserve_exact(length as usize),
+                    Some(partial) => partial.data.reserve_exact(length as usize),
                     None => {
-                        let data = Vec::with_capacity(length as usize);
-                        self.message = Some((opcode == TEXT, data));
+                        self.message = Some(Partial {
+                            text: opcode == TEXT,
+                            compressed,
+                            data: Vec::with_capacity(length as usize),
+                        });
                     }
                 }
             }
@@ -258,9 +326,13 @@ impl Decoder {
             }
             _ if !frame.fin => Ok(None),
             _ => {
-                let (text, data) = self.message.take().expect("a data frame has a message");
-                let data = Bytes::from(data);
-                if text {
+                let partial = self.message.take().expect("a data frame has a message");
+                let data = if partial.compressed {
+                    Bytes::from(inflate(&partial.data, self.max_message)?)
+                } else {
+                    Bytes::from(partial.data)
+                };
+                if partial.text {
                     let text = Utf8Bytes::try_from(data).map_err(|_| FrameError::InvalidUtf8)?;
                     Ok(Some(Event::Text(text)))
                 } else {
@@ -309,15 +381,39 @@ pub enum OpCode {
 /// assert_eq!(out, [0x81, 3, b'4', b'h', b'i']);
 /// ```
 pub fn encode(opcode: OpCode, payload: &[u8], out: &mut Vec<u8>) {
-    let code = match opcode {
-        OpCode::Text => TEXT,
-        OpCode::Binary => BINARY,
-        OpCode::Close => CLOSE,
-        OpCode::Pong => PONG,
-    };
+    encode_server_frame(0x80 | opcode.code(), payload, out);
+}
+
+/// Appends a final, unmasked server frame of a message compressed with permessage-deflate
+/// (RSV1 set): `compressed` comes from [`deflate::compress`](super::deflate::compress).
+///
+/// ```
+/// use tidings_transports::packet::deflate::compress;
+/// use tidings_transports::packet::websocket::{OpCode, encode_compressed};
+///
+/// let mut out = Vec::new();
+/// encode_compressed(OpCode::Text, &compress(b"4hi"), &mut out);
+/// assert_eq!(out[0], 0xC1);
+/// ```
+pub fn encode_compressed(opcode: OpCode, compressed: &[u8], out: &mut Vec<u8>) {
+    encode_server_frame(0xC0 | opcode.code(), compressed, out);
+}
+
+fn encode_server_frame(first: u8, payload: &[u8], out: &mut Vec<u8>) {
     out.reserve(MAX_SERVER_HEADER + payload.len());
-    encode_header(0x80 | code, payload.len(), None, out);
+    encode_header(first, payload.len(), None, out);
     out.extend_from_slice(payload);
+}
+
+impl OpCode {
+    fn code(self) -> u8 {
+        match self {
+            OpCode::Text => TEXT,
+            OpCode::Binary => BINARY,
+            OpCode::Close => CLOSE,
+            OpCode::Pong => PONG,
+        }
+    }
 }
 
 /// Appends a frame as a client sends it, the inverse of [`Decoder`]: `first` is the frame's
@@ -509,6 +605,94 @@ mod tests {
                 &bytes[..bytes.len().min(16)]
             );
         }
+    }
+
+    #[test]
+    fn inflates_compressed_messages() {
+        use crate::packet::deflate::compress;
+        let text = "4".to_owned() + &"hello ".repeat(500);
+        let zipped = compress(text.as_bytes());
+        let bomb = compress(&vec![0; 1_000_000]);
+        let cases: Vec<Case> = vec![
+            (
+                frame(0xC1, &zipped, MASK),
+                Ok(vec![Event::Text(text.as_str().into())]),
+            ),
+            (
+                frame(0xC2, &compress(&[1, 2, 3]), MASK),
+                Ok(vec![Event::Binary(Bytes::from_static(&[1, 2, 3]))]),
+            ),
+            // Fragmented: RSV1 on the first frame only.
+            (
+                [
+                    frame(0x41, &zipped[..10], MASK),
+                    frame(0x89, b"p", MASK),
+                    frame(0x80, &zipped[10..], MASK),
+                ]
+                .concat(),
+                Ok(vec![
+                    Event::Ping(Bytes::from_static(b"p")),
+                    Event::Text(text.as_str().into()),
+                ]),
+            ),
+            // Uncompressed messages still pass.
+            (
+                frame(0x81, b"4hi", MASK),
+                Ok(vec![Event::Text("4hi".into())]),
+            ),
+            (frame(0xC2, &bomb, MASK), Err(FrameError::TooBig)),
+            (
+                frame(0xC1, &compress(&[b'4', 0xFF]), MASK),
+                Err(FrameError::InvalidUtf8),
+            ),
+            (
+                frame(0xC1, &[0x07], MASK),
+                Err(FrameError::InvalidCompressed),
+            ),
+            (
+                frame(0xC9, b"", MASK),
+                Err(FrameError::Protocol(
+                    "RSV1 on a control or continuation frame",
+                )),
+            ),
+            (
+                [
+                    frame(0x41, &zipped[..10], MASK),
+                    frame(0xC0, &zipped[10..], MASK),
+                ]
+                .concat(),
+                Err(FrameError::Protocol(
+                    "RSV1 on a control or continuation frame",
+                )),
+            ),
+            (
+                frame(0xA1, b"4", MASK),
+                Err(FrameError::Protocol("reserved bits set")),
+            ),
+        ];
+        for (bytes, expected) in cases {
+            let mut decoder = Decoder::new(100_000).inflating();
+            let mut input = &bytes[..];
+            let mut events = Vec::new();
+            let outcome = loop {
+                match decoder.decode(&mut input) {
+                    Ok(Some(event)) => events.push(event),
+                    Ok(None) => break Ok(events),
+                    Err(error) => break Err(error),
+                }
+            };
+            assert_eq!(
+                outcome,
+                expected,
+                "frames {:02x?}",
+                &bytes[..bytes.len().min(16)]
+            );
+        }
+        // RSV1 without the extension.
+        assert_eq!(
+            decode_all(&frame(0xC1, &zipped, MASK), 100_000),
+            Err(FrameError::Protocol("reserved bits set"))
+        );
     }
 
     #[test]

@@ -6,6 +6,7 @@
 //! queue, the heartbeat and the upgrade steps. Adding a transport (WebTransport, say) means
 //! implementing [`Transport`] and listing it in [`builtin`]: the session logic stays as it is.
 
+mod encoding;
 mod polling;
 mod sse;
 mod websocket;

@@ -14,7 +14,7 @@ use http::header::{self, HeaderValue};
 use http::request::Parts;
 use http::{Method, Response};
 
-use super::{ServeFuture, Transport};
+use super::{ServeFuture, Transport, encoding};
 use crate::Packet;
 use crate::engine::query::Query;
 use crate::engine::{CloseReason, RequestError, Session, Writer};
@@ -42,12 +42,11 @@ impl Transport for Polling {
             Poll::Ready(batch) => batch.packets,
             Poll::Pending => VecDeque::new(),
         };
-        payload_response(&packets, jsonp_index(parts).as_deref())
+        payload_response(&packets, &session, parts)
     }
 
     fn serve<'a>(&'a self, session: Session, parts: &'a mut Parts, body: Bytes) -> ServeFuture<'a> {
         Box::pin(async move {
-            let jsonp = jsonp_index(parts);
             match parts.method {
                 Method::GET => {
                     let Ok(mut downstream) = session.attach_downstream() else {
@@ -58,9 +57,9 @@ impl Transport for Polling {
                     let batch = session.drain(NAME).await;
                     drop(writer);
                     downstream.complete();
-                    Ok(payload_response(&batch.packets, jsonp.as_deref()))
+                    Ok(payload_response(&batch.packets, &session, parts))
                 }
-                Method::POST => receive(&session, body, jsonp.is_some()),
+                Method::POST => receive(&session, body, jsonp_index(parts).is_some()),
                 _ => Err(RequestError::BadRequest),
             }
         })
@@ -101,19 +100,33 @@ fn jsonp_index(parts: &Parts) -> Option<String> {
     Query::parse(parts.uri.query()?).jsonp.map(Cow::into_owned)
 }
 
-fn payload_response(packets: &VecDeque<Packet>, jsonp: Option<&str>) -> Response<EngineBody> {
+/// The payload of `packets`, for JSONP if the request asks for it, compressed if the engine
+/// and the request allow it.
+fn payload_response(
+    packets: &VecDeque<Packet>,
+    session: &Session,
+    parts: &Parts,
+) -> Response<EngineBody> {
     let mut encoded = Vec::new();
     payload::encode(packets, &mut encoded);
-    let (body, content_type) = match jsonp {
+    let (body, content_type) = match jsonp_index(parts).as_deref() {
         Some(index) => (
             jsonp::wrap(index, &encoded),
             "text/javascript; charset=UTF-8",
         ),
         None => (encoded, "text/plain; charset=UTF-8"),
     };
-    let mut response = Response::new(EngineBody::full(Bytes::from(body)));
+    let mut response = Response::new(EngineBody::empty());
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    let body = match &session.engine().config.http_compression {
+        Some(compression) => {
+            let coding = encoding::choose(&parts.headers);
+            encoding::encode(body, coding, compression.threshold, headers)
+        }
+        None => body,
+    };
+    *response.body_mut() = EngineBody::full(Bytes::from(body));
     response
 }

@@ -21,6 +21,20 @@ use tokio::task::JoinHandle;
 use tokio_tungstenite::tungstenite::{self, Message as WsMessage};
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
+/// The next `n` bytes of `stream`, taken from `buf` (bytes read before) first; `None` when the
+/// stream ends before them. For raw WebSocket clients reading frames.
+pub(crate) async fn take(stream: &mut TcpStream, buf: &mut Vec<u8>, n: usize) -> Option<Vec<u8>> {
+    while buf.len() < n {
+        let mut chunk = [0; 8192];
+        let read = stream.read(&mut chunk).await.unwrap_or(0);
+        if read == 0 {
+            return None;
+        }
+        buf.extend_from_slice(&chunk[..read]);
+    }
+    Some(buf.drain(..n).collect())
+}
+
 /// How long any single wait may take before the test fails.
 pub(crate) const DEADLINE: Duration = Duration::from_secs(5);
 

@@ -17,7 +17,9 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 use crate::Packet;
 use crate::engine::CloseReason;
-use crate::packet::websocket::{Decoder, Event, FrameError, OpCode, encode, encode_close};
+use crate::packet::websocket::{
+    Decoder, Event, FrameError, OpCode, encode, encode_close, encode_compressed,
+};
 
 /// Bytes read per call.
 const READ_CHUNK: usize = 4096;
@@ -65,6 +67,13 @@ pub(super) enum Incoming {
     Malformed,
 }
 
+/// Packets waiting to be encoded, and the size from which their messages are compressed.
+#[derive(Debug)]
+struct Batch {
+    packets: VecDeque<Packet>,
+    threshold: usize,
+}
+
 /// A server-side WebSocket connection.
 #[derive(Debug)]
 pub(super) struct Connection<IO> {
@@ -74,20 +83,25 @@ pub(super) struct Connection<IO> {
     unread: Vec<u8>,
     unread_at: usize,
     /// Packets to send, not encoded yet: what did not fit in the last chunk. Boxed (a
-    /// pointer, where a `VecDeque` takes four words) because most batches fit in one chunk
-    /// and every idle connection would pay for the space.
-    #[allow(clippy::box_collection)]
-    pending: Option<Box<VecDeque<Packet>>>,
+    /// pointer, where the batch takes five words) because most batches fit in one chunk and
+    /// every idle connection would pay for the space.
+    pending: Option<Box<Batch>>,
     /// Encoded frames not yet written, and how much of them was.
     out: Vec<u8>,
     written: usize,
 }
 
 impl<IO: AsyncRead + AsyncWrite + Unpin> Connection<IO> {
-    pub(super) fn new(io: IO, max_message: usize, unread: Vec<u8>) -> Self {
+    /// A connection; `deflate` when permessage-deflate was negotiated.
+    pub(super) fn new(io: IO, max_message: usize, unread: Vec<u8>, deflate: bool) -> Self {
+        let decoder = Decoder::new(max_message);
         Connection {
             io,
-            decoder: Decoder::new(max_message),
+            decoder: if deflate {
+                decoder.inflating()
+            } else {
+                decoder
+            },
             unread,
             unread_at: 0,
             pending: None,
@@ -143,7 +157,7 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> Connection<IO> {
                 Err(_) => Incoming::Malformed,
             }),
             Some(Event::Binary(data)) => Some(Incoming::Packet(Packet::Message(
-                crate::Message::binary(data),
+                crate::Message::received_binary(data),
             ))),
             Some(Event::Ping(data)) => {
                 encode(OpCode::Pong, &data, &mut self.out);
@@ -160,14 +174,15 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> Connection<IO> {
         })
     }
 
-    /// Queues `packets`, to be sent after what is queued already.
-    pub(super) fn queue(&mut self, mut packets: VecDeque<Packet>) {
+    /// Queues `packets`, to be sent after what is queued already; when permessage-deflate was
+    /// negotiated, messages of `threshold` bytes or more are sent compressed.
+    pub(super) fn queue(&mut self, mut packets: VecDeque<Packet>, threshold: usize) {
         match &mut self.pending {
-            Some(pending) => pending.append(&mut packets),
+            Some(pending) => pending.packets.append(&mut packets),
             None => {
-                self.encode(&mut packets);
+                self.encode(&mut packets, threshold);
                 if !packets.is_empty() {
-                    self.pending = Some(Box::new(packets));
+                    self.pending = Some(Box::new(Batch { packets, threshold }));
                 }
             }
         }
@@ -176,8 +191,8 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> Connection<IO> {
     /// Encodes the next pending packets into `out`.
     fn encode_pending(&mut self) {
         if let Some(mut pending) = self.pending.take() {
-            self.encode(&mut pending);
-            if !pending.is_empty() {
+            self.encode(&mut pending.packets, pending.threshold);
+            if !pending.packets.is_empty() {
                 self.pending = Some(pending);
             }
         }
@@ -185,10 +200,23 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> Connection<IO> {
 
     /// Encodes packets from the front of `packets` into `out` until it holds about
     /// [`WRITE_CHUNK`] bytes.
-    fn encode(&mut self, packets: &mut VecDeque<Packet>) {
+    fn encode(&mut self, packets: &mut VecDeque<Packet>, threshold: usize) {
         while self.out.len() < WRITE_CHUNK
             && let Some(packet) = packets.pop_front()
         {
+            if let Packet::Message(message) = &packet
+                && message.len() >= threshold
+                && self.decoder.is_inflating()
+                && let Some(compressed) = message.compressed()
+            {
+                let opcode = if message.is_binary() {
+                    OpCode::Binary
+                } else {
+                    OpCode::Text
+                };
+                encode_compressed(opcode, &compressed, &mut self.out);
+                continue;
+            }
             match packet.text() {
                 Some(text) => encode(OpCode::Text, text.as_bytes(), &mut self.out),
                 None => {

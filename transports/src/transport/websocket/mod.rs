@@ -35,6 +35,7 @@ use self::conn::{Connection, Failure, Incoming};
 use super::{ServeFuture, Transport};
 use crate::Packet;
 use crate::engine::{CloseReason, RequestError, Session, Writer, heartbeat};
+use crate::packet::extension;
 use crate::service::EngineBody;
 
 const NAME: &str = "websocket";
@@ -78,14 +79,14 @@ impl Transport for WebSocket {
     }
 
     fn open(&self, session: Session, parts: &mut Parts) -> Response<EngineBody> {
-        let (response, on_upgrade) = accept(parts);
+        let (response, on_upgrade, deflate) = accept(parts, &session);
         // The guard lives in the task's own state: wrapping the task's future in another
         // future would store it twice (about 1 KiB more per connection).
         let writer = Writer::new(session.engine());
         tokio::spawn(async move {
             let _writer = writer;
             match on_upgrade.await {
-                Ok(upgraded) => run(upgraded, session, false).await,
+                Ok(upgraded) => run(upgraded, session, false, deflate).await,
                 Err(_) => session.close_with(CloseReason::TransportClose),
             }
         });
@@ -110,12 +111,12 @@ impl Transport for WebSocket {
         if !session.begin_upgrade() {
             return Err(RequestError::BadRequest);
         }
-        let (response, on_upgrade) = accept(parts);
+        let (response, on_upgrade, deflate) = accept(parts, &session);
         let writer = Writer::new(session.engine());
         tokio::spawn(async move {
             let _writer = writer;
             match on_upgrade.await {
-                Ok(upgraded) => run(upgraded, session, true).await,
+                Ok(upgraded) => run(upgraded, session, true, deflate).await,
                 Err(_) => session.abort_upgrade(),
             }
         });
@@ -123,8 +124,9 @@ impl Transport for WebSocket {
     }
 }
 
-/// The `101 Switching Protocols` answer, and the future of the upgraded connection.
-fn accept(parts: &mut Parts) -> (Response<EngineBody>, OnUpgrade) {
+/// The `101 Switching Protocols` answer, the future of the upgraded connection, and whether
+/// permessage-deflate was negotiated.
+fn accept(parts: &mut Parts, session: &Session) -> (Response<EngineBody>, OnUpgrade, bool) {
     let on_upgrade = parts
         .extensions
         .remove::<OnUpgrade>()
@@ -142,23 +144,35 @@ fn accept(parts: &mut Parts) -> (Response<EngineBody>, OnUpgrade) {
     if let Some(accept) = accept {
         headers.insert(header::SEC_WEBSOCKET_ACCEPT, accept);
     }
-    (response, on_upgrade)
+    let deflate = session
+        .engine()
+        .config
+        .per_message_deflate
+        .as_ref()
+        .and_then(|_| {
+            let offers = parts.headers.get_all(header::SEC_WEBSOCKET_EXTENSIONS);
+            extension::negotiate(offers.iter().map(HeaderValue::as_bytes))
+        })
+        .and_then(|deflate| HeaderValue::try_from(deflate.response()).ok())
+        .map(|answer| headers.insert(header::SEC_WEBSOCKET_EXTENSIONS, answer))
+        .is_some();
+    (response, on_upgrade, deflate)
 }
 
 /// Runs the connection over the plain TCP stream when hyper's upgrade wraps one (no boxing,
 /// no extra buffer), or over the upgrade itself otherwise.
-async fn run(upgraded: Upgraded, session: Session, upgrading: bool) {
+async fn run(upgraded: Upgraded, session: Session, upgrading: bool, deflate: bool) {
     let max = session.engine().config.max_payload;
     match upgraded.downcast::<TokioIo<TcpStream>>() {
         Ok(parts) => {
             let unread = parts.read_buf.to_vec();
             // Even when empty, these bytes can pin hyper's whole connection read buffer.
             drop(parts.read_buf);
-            let conn = Connection::new(parts.io.into_inner(), max, unread);
+            let conn = Connection::new(parts.io.into_inner(), max, unread, deflate);
             drive(conn, session, upgrading).await;
         }
         Err(upgraded) => {
-            let conn = Connection::new(TokioIo::new(upgraded), max, Vec::new());
+            let conn = Connection::new(TokioIo::new(upgraded), max, Vec::new(), deflate);
             drive(conn, session, upgrading).await;
         }
     }
@@ -224,7 +238,7 @@ where
                 if !session.probed() {
                     return false;
                 }
-                conn.queue(VecDeque::from([Packet::PongProbe]));
+                conn.queue(VecDeque::from([Packet::PongProbe]), usize::MAX);
                 if poll_fn(|cx| conn.poll_write_out(cx)).await.is_err() {
                     return false;
                 }
@@ -253,6 +267,8 @@ where
         }
     };
     let mut heartbeat = std::pin::pin!(heartbeat);
+    let threshold = (session.engine().config.per_message_deflate.as_ref())
+        .map_or(usize::MAX, |deflate| deflate.threshold);
     let mut heartbeat_done = false;
     let mut ending = false;
     let mut close_deadline: Option<Pin<Box<tokio::time::Sleep>>> = None;
@@ -289,7 +305,7 @@ where
             }
             match session.poll_drain(cx, NAME) {
                 Poll::Ready(batch) => {
-                    conn.queue(batch.packets);
+                    conn.queue(batch.packets, threshold);
                     ending = batch.end;
                 }
                 Poll::Pending => return Poll::Pending,

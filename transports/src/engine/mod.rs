@@ -38,6 +38,7 @@ use self::shutdown::Drain;
 pub(crate) use self::shutdown::Writer;
 pub use self::sid::{InvalidSid, Sid};
 use crate::Packet;
+use crate::metrics::EngineMetrics;
 use crate::service::{EngineBody, EngineLayer, EngineService, NotFound, PeerAddr};
 use crate::transport::{self, Transport};
 
@@ -84,12 +85,15 @@ pub(crate) struct Shared {
     open: AtomicUsize,
     /// Handshakes per remote address, when limited.
     rates: Option<RateTable>,
+    /// What the engine records, when [`EngineConfig::metrics`] is set.
+    pub(crate) metrics: Option<EngineMetrics>,
 }
 
 impl Shared {
     /// Removes a closed session from the table.
     pub(crate) fn forget(&self, sid: Sid) {
-        if self.sessions.remove(&sid).is_some() {
+        if let Some((_, session)) = self.sessions.remove(&sid) {
+            session.uncount();
             self.open.fetch_sub(1, Ordering::AcqRel);
             self.drain.changed();
         }
@@ -139,6 +143,7 @@ impl Engine {
                 transports,
                 open: AtomicUsize::new(0),
                 rates: config.handshake_rate.clone().map(RateTable::new),
+                metrics: config.metrics.as_ref().map(EngineMetrics::new),
                 config,
             }),
         }
@@ -216,10 +221,10 @@ impl Engine {
                 connections = shared.drain.writers(),
                 "shutdown deadline passed; dropping what is left"
             );
-            shared.sessions.retain(|_, _| {
-                shared.open.fetch_sub(1, Ordering::AcqRel);
-                false
-            });
+            let left: Vec<Sid> = shared.sessions.iter().map(|s| *s.key()).collect();
+            for sid in left {
+                shared.forget(sid);
+            }
         }
     }
 
@@ -250,6 +255,9 @@ impl Engine {
         let mut response = match self.route(&mut parts, body).await {
             Ok(response) => response,
             Err(error) => {
+                if let Some(metrics) = &self.shared.metrics {
+                    metrics.refused(&error);
+                }
                 tracing::debug!(uri = %parts.uri, %error, "request refused");
                 error.into_response()
             }
@@ -336,6 +344,9 @@ impl Engine {
         let open = self.open_packet(sid, transport);
         let session = Session::new(self.shared.clone(), sid, transport.name(), open);
         self.shared.sessions.insert(sid, session.clone());
+        if let Some(metrics) = &self.shared.metrics {
+            metrics.opened(transport.name());
+        }
         let mut response = transport.open(session.clone(), parts);
         if !transport.drives_heartbeat() {
             let session = session.clone();

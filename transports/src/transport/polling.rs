@@ -84,6 +84,9 @@ pub(super) fn receive(
         session.close_with(CloseReason::TransportError);
         RequestError::BadRequest
     })?;
+    if let Some(metrics) = &session.engine().metrics {
+        metrics.received(&packets);
+    }
     session.recv_all(packets).map_err(|error| {
         tracing::debug!(sid = %session.id(), %error, "protocol violation");
         RequestError::BadRequest

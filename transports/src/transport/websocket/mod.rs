@@ -260,6 +260,9 @@ where
         loop {
             match conn.poll_next(cx) {
                 Poll::Ready(Ok(Incoming::Packet(packet))) => {
+                    if let Some(metrics) = &session.engine().metrics {
+                        metrics.received(std::slice::from_ref(&packet));
+                    }
                     if let Err(error) = session.recv(packet) {
                         tracing::debug!(sid = %session.id(), %error, "protocol violation");
                         return Poll::Ready(Err(Failure::protocol()));

@@ -72,6 +72,9 @@ impl Client {
 
     fn on_message(&self, session: &Session, message: Message) {
         let packet = lock(&self.decoder).decode(message);
+        if let (Ok(Some(packet)), Some(metrics)) = (&packet, &self.io.core.metrics) {
+            metrics.received(packet);
+        }
         match packet {
             Ok(None) => {}
             Ok(Some(Incoming::Connect { namespace, auth })) => {
@@ -108,6 +111,9 @@ impl Client {
             return;
         }
         let Some(namespace) = self.io.namespace_for(&name) else {
+            if let Some(metrics) = &self.io.core.metrics {
+                metrics.connect_error_sent();
+            }
             let _ = session.send(parser.connect_error(&name, "Invalid namespace", None));
             return;
         };
@@ -177,6 +183,9 @@ fn admit(socket: &Socket, result: Result<(), ConnectError>) -> bool {
         let data = error
             .data()
             .and_then(|data| Payload::encode(parser, data).ok());
+        if let Some(metrics) = socket.ns().metrics() {
+            metrics.connect_error_sent();
+        }
         let _ =
             session.send(parser.connect_error(socket.namespace(), error.message(), data.as_ref()));
         return false;

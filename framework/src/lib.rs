@@ -55,6 +55,7 @@ mod client;
 mod error;
 mod handler;
 mod io;
+mod metrics;
 mod msgpack;
 mod namespace;
 mod operators;
@@ -82,7 +83,8 @@ pub use socket::{
     Rejected, RemoteSocket, Socket,
 };
 pub use tidings_transports::{
-    Cors, EngineConfig, HandshakeRate, SessionCookie, Sid, serve, serve_with_shutdown,
+    Cors, EngineConfig, HandshakeRate, METRICS_CONTENT_TYPE, Metrics, SessionCookie, Sid, serve,
+    serve_with_shutdown,
 };
 #[cfg(feature = "tls")]
 pub use tidings_transports::{

@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex};
 
 use http::request::Parts;
 use tidings_transports::{CloseReason, Message, Session};
+use tracing::Instrument;
 
 use crate::handler::{Context, poll_then_spawn};
 use crate::io::IoInner;
@@ -91,14 +92,13 @@ impl Client {
                 match socket {
                     Some(socket) => socket.receive(packet),
                     None => tracing::debug!(
-                        session = %session.id(),
                         namespace,
                         "packet for a namespace the client is not connected to"
                     ),
                 }
             }
             Err(error) => {
-                tracing::warn!(session = %session.id(), "protocol error, closing: {error}");
+                tracing::debug!(%error, "malformed Socket.IO packet; closing");
                 Client::close(session, DisconnectReason::ParseError);
             }
         }
@@ -107,7 +107,7 @@ impl Client {
     fn connect(&self, session: &Session, name: String, auth: Option<Payload>) {
         let parser = self.io.core.parser;
         if lock(&self.sockets).contains_key(&name) {
-            tracing::debug!(session = %session.id(), namespace = name, "already connected");
+            tracing::debug!(namespace = name, "already connected");
             return;
         }
         let Some(namespace) = self.io.namespace_for(&name) else {
@@ -135,20 +135,23 @@ impl Client {
         );
         lock(&self.sockets).insert(name, socket.clone());
         let middlewares = namespace.middlewares();
+        let span = socket.span();
         if middlewares.is_empty() {
+            let _entered = span.enter();
             if admit(&socket, Ok(())) {
                 enter(&socket);
                 welcome(&socket, auth);
             }
             return;
         }
-        tokio::spawn(async move {
+        let connecting = async move {
             let result = pass_middlewares(&socket, &auth).await;
             if admit(&socket, result) {
                 enter(&socket);
                 welcome(&socket, auth);
             }
-        });
+        };
+        tokio::spawn(connecting.instrument(span));
     }
 
     fn on_close(&self, reason: CloseReason) {

@@ -96,7 +96,10 @@ async fn an_upgrade_moves_the_session_to_websocket() {
     assert_eq!(connections(&text, "polling"), 0.0);
     assert_eq!(connections(&text, "websocket"), 1.0);
     assert_eq!(
-        value(&text, "tidings_engine_upgrades_total{transport=\"websocket\"}"),
+        value(
+            &text,
+            "tidings_engine_upgrades_total{transport=\"websocket\"}"
+        ),
         1.0
     );
 }
@@ -104,10 +107,11 @@ async fn an_upgrade_moves_the_session_to_websocket() {
 #[tokio::test]
 async fn counts_refused_requests_by_error_code() {
     let (server, metrics) = start().await;
-    server
-        .get("EIO=3&transport=polling")
-        .await
-        .assert_error(400, 5, "Unsupported protocol version");
+    server.get("EIO=3&transport=polling").await.assert_error(
+        400,
+        5,
+        "Unsupported protocol version",
+    );
     for _ in 0..2 {
         server
             .get("EIO=4&transport=polling&sid=nope")
@@ -133,10 +137,7 @@ async fn counts_packets_and_message_bytes_each_way() {
     let sid = server.handshake().await;
     let polling = format!("EIO=4&transport=polling&sid={sid}");
     // Two messages of 5 and 3 bytes, echoed back.
-    server
-        .post(&polling, b"4hello\x1e4abc")
-        .await
-        .assert_ok();
+    server.post(&polling, b"4hello\x1e4abc").await.assert_ok();
     let echoed = server.get(&polling).await;
     assert_eq!(packets(&echoed.body), ["4hello", "4abc"]);
 

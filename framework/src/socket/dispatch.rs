@@ -57,6 +57,8 @@ impl Socket {
     }
 
     fn handle(&self, packet: Incoming) {
+        let _span =
+            tracing::debug_span!("socket", namespace = self.namespace(), id = %self.id()).entered();
         match packet {
             Incoming::Event {
                 id, event, args, ..
@@ -163,6 +165,7 @@ impl Socket {
             Client::forget(&self.0.session, self);
             return;
         }
+        let _span = self.span().entered();
         if let Some(metrics) = self.ns().metrics() {
             metrics.disconnected(reason);
             if notify {

@@ -12,6 +12,7 @@ pub(crate) mod query;
 mod session;
 mod shutdown;
 mod sid;
+mod span;
 
 use std::fmt;
 use std::sync::Arc;
@@ -24,6 +25,7 @@ use http::header::{self, HeaderValue};
 use http::request::Parts;
 use http::{Method, Request, Response};
 use http_body_util::{BodyExt, Limited};
+use tracing::Instrument;
 
 pub use self::config::{AllowFuture, EngineConfig, SessionCookie};
 pub use self::cors::Cors;
@@ -37,6 +39,7 @@ pub use self::session::{SendError, Session, SessionClosed};
 use self::shutdown::Drain;
 pub(crate) use self::shutdown::Writer;
 pub use self::sid::{InvalidSid, Sid};
+pub(crate) use self::span::session_span;
 use crate::Packet;
 use crate::metrics::EngineMetrics;
 use crate::service::{EngineBody, EngineLayer, EngineService, NotFound, PeerAddr};
@@ -304,15 +307,19 @@ impl Engine {
             .and_then(|sid| self.session(sid))
             .ok_or(RequestError::UnknownSid)?;
         if session.transport() == transport.name() {
+            let span = session_span(session.id(), transport.name(), parts);
             if parts.method != Method::POST {
-                return transport.serve(session, parts, Bytes::new()).await;
+                return transport
+                    .serve(session, parts, Bytes::new())
+                    .instrument(span)
+                    .await;
             }
             let Ok(_upstream) = session.begin_upstream() else {
                 session.close_with(CloseReason::TransportError);
                 return Err(RequestError::BadRequest);
             };
             let body = self.read_body(&session, &parts.headers, body).await?;
-            transport.serve(session, parts, body).await
+            transport.serve(session, parts, body).instrument(span).await
         } else if self.shared.config.allow_upgrades
             && self
                 .transport(session.transport())
@@ -341,6 +348,8 @@ impl Engine {
         }
         self.shared.reserve()?;
         let sid = Sid::new();
+        let span = session_span(sid, transport.name(), parts);
+        let _entered = span.enter();
         let open = self.open_packet(sid, transport);
         let session = Session::new(self.shared.clone(), sid, transport.name(), open);
         self.shared.sessions.insert(sid, session.clone());
@@ -350,14 +359,15 @@ impl Engine {
         let mut response = transport.open(session.clone(), parts);
         if !transport.drives_heartbeat() {
             let session = session.clone();
-            tokio::spawn(async move { heartbeat::run(&session).await });
+            let heartbeat = async move { heartbeat::run(&session).await };
+            tokio::spawn(heartbeat.instrument(span.clone()));
         }
         if let Some(cookie) = &self.shared.config.cookie
             && let Ok(value) = HeaderValue::try_from(cookie.header_value(sid.as_str()))
         {
             response.headers_mut().append(header::SET_COOKIE, value);
         }
-        tracing::debug!(%sid, transport = transport.name(), "session opened");
+        tracing::debug!("session opened");
         let handler = &self.shared.handler;
         session.contain("on_open", || handler.on_open(&session, parts));
         // A shutdown that began since the check above may have missed this session (it was

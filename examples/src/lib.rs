@@ -11,7 +11,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use http::{Request, Response};
 use hyper::body::{Body, Incoming};
-use tidings_transports::{Engine, EngineConfig, NotFound};
+use tidings_transports::{Engine, EngineConfig, Metrics, NotFound};
 use tower_layer::Layer;
 use tower_service::Service;
 
@@ -276,7 +276,8 @@ pub async fn clustered(builder: tidings::IoBuilder) -> std::io::Result<tidings::
 /// `PING_TIMEOUT` in milliseconds (300 and 200 by default), `MAX_PAYLOAD` in bytes (1 MB),
 /// `MAX_QUEUED_BYTES` in bytes (8 MiB), `TRANSPORTS` (a comma-separated list) and
 /// `CORS_ORIGIN` (one allowed origin, with credentials); the `Origin` check is on, as
-/// [`own_origins`] sets it (`ALLOWED_ORIGINS`).
+/// [`own_origins`] sets it (`ALLOWED_ORIGINS`); metrics as [`metrics_from_env`] sets them
+/// (`METRICS_PATH`).
 pub fn testbed_engine_config(path: &str) -> EngineConfig {
     let mut config = EngineConfig::default()
         .path(path)
@@ -290,7 +291,17 @@ pub fn testbed_engine_config(path: &str) -> EngineConfig {
     if let Ok(origin) = std::env::var("CORS_ORIGIN") {
         config = config.cors(tidings_transports::Cors::origins([origin]).credentials(true));
     }
-    own_origins(config)
+    metrics_from_env(own_origins(config))
+}
+
+/// Metrics from the environment: with `METRICS_PATH` set (`/metrics`, say), the engine and
+/// the Socket.IO layer record their metrics, and the server answers `GET` on that path with
+/// them in the Prometheus text format (see the repository's `docs/observability.md`).
+pub fn metrics_from_env(config: EngineConfig) -> EngineConfig {
+    match std::env::var("METRICS_PATH") {
+        Ok(path) if !path.is_empty() => config.metrics(Metrics::new()).metrics_path(path),
+        _ => config,
+    }
 }
 
 /// The number in environment variable `name`, or `default` when it is unset or not a number.

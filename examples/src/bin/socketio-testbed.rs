@@ -88,7 +88,9 @@
 //! `SHUTDOWN_DEADLINE` (ms, default 10000); `NODE_NAME` (the server's name in `node` and in its
 //! server-side replies, default `tidings`); `RECOVERY` (ms: turns connection state recovery on,
 //! with this `max_disconnection_duration`); `STATIC_DIR` (a folder: every request off
-//! `/socket.io/` gets its files, as `StaticFiles` serves them, instead of 404).
+//! `/socket.io/` gets its files, as `StaticFiles` serves them, instead of 404); `METRICS_PATH`
+//! (the server records its metrics and answers `GET` there with them, as
+//! `tidings_examples::metrics_from_env` sets it).
 //!
 //! SIGTERM or SIGINT shuts the server down gracefully: new handshakes get 503, every
 //! connection gets what was queued for it and then its close (WebSocket code 1001, no

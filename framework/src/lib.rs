@@ -111,6 +111,11 @@ struct GettingStarted;
 #[doc = include_str!("../../docs/transports.md")]
 struct TransportsGuide;
 
+/// The observability guide's examples, compiled as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/observability.md")]
+struct ObservabilityGuide;
+
 /// The security guide's examples, compiled as doc tests.
 #[cfg(doctest)]
 #[doc = include_str!("../../docs/security.md")]

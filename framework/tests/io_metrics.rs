@@ -4,17 +4,24 @@
 
 mod common;
 
+use std::collections::HashMap;
+
 use common::{Seen, Server, channel};
 use tidings::{AckSender, DisconnectReason, EngineConfig, Io, Metrics, Socket};
 
-/// The value of the sample `series` (name and labels, as rendered) in `text`.
+/// The sample `series` (name and labels, as rendered) of a scrape.
 #[track_caller]
 fn value(text: &str, series: &str) -> f64 {
-    text.lines()
-        .find_map(|line| line.strip_prefix(series)?.strip_prefix(' '))
-        .unwrap_or_else(|| panic!("no sample {series} in:\n{text}"))
-        .parse()
-        .expect("a number")
+    let samples: HashMap<&str, f64> = text
+        .lines()
+        .filter(|line| !line.starts_with('#'))
+        .filter_map(|line| line.rsplit_once(' '))
+        .filter_map(|(series, value)| Some((series, value.parse().ok()?)))
+        .collect();
+    match samples.get(series) {
+        Some(value) => *value,
+        None => panic!("no sample {series} in:\n{text}"),
+    }
 }
 
 fn sent(text: &str, kind: &str) -> f64 {

@@ -11,7 +11,9 @@ use std::time::Duration;
 use bytes::Bytes;
 use http::{Request, Response};
 use hyper::body::{Body, Incoming};
-use tidings_transports::{Engine, EngineConfig, HttpCompression, NotFound, PerMessageDeflate};
+use tidings_transports::{
+    Engine, EngineConfig, HttpCompression, Metrics, NotFound, PerMessageDeflate,
+};
 use tower_layer::Layer;
 use tower_service::Service;
 
@@ -278,7 +280,8 @@ pub async fn clustered(builder: tidings::IoBuilder) -> std::io::Result<tidings::
 /// (`burst/every_ms` per address, no limit), `TRANSPORTS` (a comma-separated list),
 /// `CORS_ORIGIN` (one allowed origin, with credentials), `PER_MESSAGE_DEFLATE` (a threshold in
 /// bytes: turns permessage-deflate on) and `HTTP_COMPRESSION` (a threshold in bytes, or `off`;
-/// 1024 by default); the `Origin` check is on, as [`own_origins`] sets it (`ALLOWED_ORIGINS`).
+/// 1024 by default); the `Origin` check is on, as [`own_origins`] sets it (`ALLOWED_ORIGINS`);
+/// metrics as [`metrics_from_env`] sets them (`METRICS_PATH`).
 pub fn testbed_engine_config(path: &str) -> EngineConfig {
     let mut config = EngineConfig::default()
         .path(path)
@@ -310,7 +313,17 @@ pub fn testbed_engine_config(path: &str) -> EngineConfig {
         }
         Err(_) => {}
     }
-    own_origins(config)
+    metrics_from_env(own_origins(config))
+}
+
+/// Metrics from the environment: with `METRICS_PATH` set (`/metrics`, say), the engine and
+/// the Socket.IO layer record their metrics, and the server answers `GET` on that path with
+/// them in the Prometheus text format (see the repository's `docs/observability.md`).
+pub fn metrics_from_env(config: EngineConfig) -> EngineConfig {
+    match std::env::var("METRICS_PATH") {
+        Ok(path) if !path.is_empty() => config.metrics(Metrics::new()).metrics_path(path),
+        _ => config,
+    }
 }
 
 /// A rate in environment variable `name`, written `burst/every_ms` (`5/1000`: 5 at once,

@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex};
 
 use http::request::Parts;
 use tidings_transports::{CloseReason, Message, Session};
+use tracing::Instrument;
 
 use crate::handler::{Context, poll_then_spawn};
 use crate::io::{IoInner, Seat};
@@ -72,6 +73,9 @@ impl Client {
 
     fn on_message(&self, session: &Session, message: Message) {
         let packet = lock(&self.decoder).decode(message);
+        if let (Ok(Some(packet)), Some(metrics)) = (&packet, &self.io.core.metrics) {
+            metrics.received(packet);
+        }
         match packet {
             Ok(None) => {}
             Ok(Some(Incoming::Connect { namespace, auth })) => {
@@ -88,14 +92,13 @@ impl Client {
                 match socket {
                     Some(socket) => socket.receive(packet),
                     None => tracing::debug!(
-                        session = %session.id(),
                         namespace,
                         "packet for a namespace the client is not connected to"
                     ),
                 }
             }
             Err(error) => {
-                tracing::warn!(session = %session.id(), "protocol error, closing: {error}");
+                tracing::debug!(%error, "malformed Socket.IO packet; closing");
                 Client::close(session, DisconnectReason::ParseError);
             }
         }
@@ -104,12 +107,15 @@ impl Client {
     fn connect(&self, session: &Session, name: String, auth: Option<Payload>) {
         let parser = self.io.core.parser;
         if lock(&self.sockets).contains_key(&name) {
-            tracing::debug!(session = %session.id(), namespace = name, "already connected");
+            tracing::debug!(namespace = name, "already connected");
             return;
         }
         let seated = match self.io.namespace_for(&name) {
             Ok(seated) => seated,
             Err(unavailable) => {
+                if let Some(metrics) = &self.io.core.metrics {
+                    metrics.connect_error_sent();
+                }
                 let _ = session.send(parser.connect_error(&name, unavailable.message(), None));
                 return;
             }
@@ -139,20 +145,23 @@ impl Client {
             self.handshake.with_auth(auth.clone()),
         );
         lock(&self.sockets).insert(name, socket.clone());
+        let span = socket.span();
         if middlewares.is_empty() {
+            let _entered = span.enter();
             if admit(&socket, Ok(())) {
                 enter(&socket);
                 welcome(&socket, auth);
             }
             return;
         }
-        tokio::spawn(async move {
+        let connecting = async move {
             let result = pass_middlewares(&socket, &auth).await;
             if admit(&socket, result) {
                 enter(&socket);
                 welcome(&socket, auth);
             }
-        });
+        };
+        tokio::spawn(connecting.instrument(span));
     }
 
     fn on_close(&self, reason: CloseReason) {
@@ -188,6 +197,9 @@ fn admit(socket: &Socket, result: Result<(), ConnectError>) -> bool {
         let data = error
             .data()
             .and_then(|data| Payload::encode(parser, data).ok());
+        if let Some(metrics) = socket.ns().metrics() {
+            metrics.connect_error_sent();
+        }
         let _ =
             session.send(parser.connect_error(socket.namespace(), error.message(), data.as_ref()));
         return false;

@@ -59,6 +59,7 @@ mod client;
 mod error;
 mod handler;
 mod io;
+mod metrics;
 mod msgpack;
 mod namespace;
 mod operators;
@@ -86,8 +87,8 @@ pub use socket::{
     RATE_LIMIT_EVENT, Rejected, RemoteSocket, Socket,
 };
 pub use tidings_transports::{
-    Cors, EngineConfig, HandshakeRate, HttpCompression, PerMessageDeflate, SessionCookie, Sid,
-    serve, serve_with_shutdown,
+    Cors, EngineConfig, HandshakeRate, HttpCompression, METRICS_CONTENT_TYPE, Metrics,
+    PerMessageDeflate, SessionCookie, Sid, serve, serve_with_shutdown,
 };
 #[cfg(feature = "tls")]
 pub use tidings_transports::{
@@ -113,6 +114,11 @@ struct GettingStarted;
 #[cfg(doctest)]
 #[doc = include_str!("../../docs/transports.md")]
 struct TransportsGuide;
+
+/// The observability guide's examples, compiled as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/observability.md")]
+struct ObservabilityGuide;
 
 /// The security guide's examples, compiled as doc tests.
 #[cfg(doctest)]

@@ -49,6 +49,7 @@
 //! repository's `docs/engine.md`.
 
 mod engine;
+mod metrics;
 pub mod packet;
 mod service;
 mod transport;
@@ -58,7 +59,10 @@ pub use engine::{
     InvalidSid, PerMessageDeflate, RequestError, SendError, Session, SessionClosed, SessionCookie,
     Sid,
 };
+pub use metrics::{CONTENT_TYPE as METRICS_CONTENT_TYPE, Metrics};
 pub use packet::{DecodeError, Message, Packet};
+/// The Prometheus client crate whose registry [`Metrics::register`] hands out.
+pub use prometheus_client;
 pub use service::{
     EngineBody, EngineLayer, EngineService, NotFound, PeerAddr, serve, serve_with_shutdown,
 };

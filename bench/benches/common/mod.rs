@@ -20,16 +20,19 @@ pub(crate) fn runtime() -> Runtime {
 }
 
 /// A server on `/socket.io/` whose heartbeat never gets in the way of a long benchmark.
+///
+/// With `BENCH_METRICS` set, the server records its metrics (off by default, as in a server
+/// that does not ask for them): compare both to see what recording costs.
 pub(crate) fn server() -> Io {
     let hour = Duration::from_secs(3600);
-    Io::builder()
-        .engine(
-            EngineConfig::default()
-                .path("/socket.io/")
-                .ping_interval(hour)
-                .ping_timeout(hour),
-        )
-        .build()
+    let mut engine = EngineConfig::default()
+        .path("/socket.io/")
+        .ping_interval(hour)
+        .ping_timeout(hour);
+    if std::env::var_os("BENCH_METRICS").is_some() {
+        engine = engine.metrics(tidings::Metrics::new());
+    }
+    Io::builder().engine(engine).build()
 }
 
 /// The whole body of a response.

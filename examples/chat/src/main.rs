@@ -17,6 +17,9 @@
 //!
 //! With `REDIS_URL` set, the server joins the cluster of that Redis: broadcasts, presence and
 //! recovery span every server, and each server keeps a copy of the recent messages.
+//!
+//! With `METRICS_PATH` set (`/metrics`, say), the server answers `GET` there with its
+//! metrics, for Prometheus (`tidings_examples::metrics_from_env`).
 //! Every event is answered `{ "ok": … }` or `{ "error": "…" }` ([`reply`]); the protocol is
 //! in `examples/chat/README.md`.
 
@@ -71,8 +74,9 @@ async fn main() -> std::io::Result<()> {
     tidings_examples::init_tracing();
     let history = History::default();
     let engine = EngineConfig::default().path("/socket.io/");
+    let engine = tidings_examples::metrics_from_env(tidings_examples::own_origins(engine));
     let builder = Io::builder()
-        .engine(tidings_examples::own_origins(engine))
+        .engine(engine)
         .recovery(Recovery::default())
         .state(history.clone());
     let io = tidings_examples::clustered(builder).await?.build();

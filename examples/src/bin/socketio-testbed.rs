@@ -89,7 +89,9 @@
 //! `SHUTDOWN_DEADLINE` (ms, default 10000); `NODE_NAME` (the server's name in `node` and in its
 //! server-side replies, default `tidings`); `RECOVERY` (ms: turns connection state recovery on,
 //! with this `max_disconnection_duration`); `STATIC_DIR` (a folder: every request off
-//! `/socket.io/` gets its files, as `StaticFiles` serves them, instead of 404); the limits,
+//! `/socket.io/` gets its files, as `StaticFiles` serves them, instead of 404); `METRICS_PATH`
+//! (the server records its metrics and answers `GET` there with them, as
+//! `tidings_examples::metrics_from_env` sets it); the limits,
 //! each off (or at the library's default) unless set: `MAX_CONNECTIONS`, `HANDSHAKE_RATE`
 //! (`burst/every_ms`, see `tidings_examples::testbed_engine_config`), `EVENT_RATE`
 //! (`burst/every_ms`, dropping the events over it, or `burst/every_ms/disconnect`),

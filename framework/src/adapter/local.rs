@@ -3,7 +3,10 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, RwLock};
 
+use tidings_transports::Message;
+
 use super::{AckCollector, Adapter, AdapterFuture, BroadcastOptions, BroadcastPacket, Room};
+use crate::metrics::Fanout;
 use crate::namespace::LocalNamespace;
 use crate::recovery::{MissedPacket, SessionState, Store};
 use crate::sid_map::{SidMap, SidSet};
@@ -64,9 +67,23 @@ impl LocalAdapter {
     pub fn broadcast_at(&self, packet: &BroadcastPacket, options: &BroadcastOptions, offset: &str) {
         let messages = self.namespace.encode_event(&packet.with_offset(offset));
         let offset: Arc<str> = offset.into();
+        self.deliver(options, &messages, false, Some(&offset));
+    }
+
+    /// Hands the encoded messages of a broadcast to every selected socket, and records the
+    /// broadcast once.
+    fn deliver(
+        &self,
+        options: &BroadcastOptions,
+        messages: &[Message],
+        volatile: bool,
+        offset: Option<&Arc<str>>,
+    ) {
+        let mut fanout = Fanout::default();
         self.for_each_selected(options, |socket| {
-            socket.deliver(&messages, false, Some(&offset))
+            socket.deliver(messages, volatile, offset, &mut fanout)
         });
+        self.namespace.broadcasted(fanout);
     }
 
     fn rooms(&self) -> std::sync::RwLockReadGuard<'_, Rooms> {
@@ -217,15 +234,11 @@ impl Adapter for LocalAdapter {
             let (offset, messages) = logging.log(options, |offset| {
                 self.namespace.encode_event(&packet.with_offset(offset))
             });
-            self.for_each_selected(options, |socket| {
-                socket.deliver(&messages, false, Some(&offset))
-            });
+            self.deliver(options, &messages, false, Some(&offset));
             return;
         }
         let messages = self.namespace.encode_event(packet);
-        self.for_each_selected(options, |socket| {
-            socket.deliver(&messages, options.volatile, None)
-        });
+        self.deliver(options, &messages, options.volatile, None);
     }
 
     fn broadcast_with_ack(

@@ -135,7 +135,7 @@ fn rejected(context: &Context, error: &dyn std::fmt::Display) {
     if let Some(reply) = &context.ack {
         reply.fail();
     }
-    tracing::warn!(
+    tracing::debug!(
         socket = %context.socket.id(),
         namespace = context.socket.namespace(),
         event = context.event.as_deref().unwrap_or(""),

@@ -6,6 +6,8 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Poll, Waker};
 
+use tracing::Instrument;
+
 use super::Context;
 use crate::socket::{Reply, Socket};
 
@@ -39,7 +41,8 @@ where
     let mut future = Box::pin(future);
     let mut cx = std::task::Context::from_waker(Waker::noop());
     if future.as_mut().poll(&mut cx).is_pending() {
-        tokio::spawn(future);
+        // The task keeps the spans it was started in (session, socket).
+        tokio::spawn(future.in_current_span());
     }
 }
 

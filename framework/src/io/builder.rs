@@ -10,6 +10,7 @@ use tidings_transports::{Engine, EngineConfig};
 use super::{Core, Io, IoInner};
 use crate::adapter::{Adapter, AdapterFactory, LocalAdapter};
 use crate::client::EngineHandler;
+use crate::metrics::IoMetrics;
 use crate::namespace::{LocalNamespace, StateMap};
 use crate::parser::{Parser, json::DEFAULT_MAX_ATTACHMENTS};
 use crate::recovery::Recovery;
@@ -186,6 +187,7 @@ impl IoBuilder {
             event_rate: self.event_rate,
             recovery: self.recovery,
             state: self.state,
+            metrics: self.engine.metrics_registry().map(IoMetrics::new),
         });
         let inner = Arc::new(IoInner {
             core,

@@ -8,7 +8,7 @@ use std::ops::Deref;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use tidings_transports::{Engine, EngineLayer, EngineService, NotFound};
+use tidings_transports::{Engine, EngineLayer, EngineService, Metrics, NotFound};
 
 pub use self::builder::IoBuilder;
 pub use self::dynamic::DynamicNamespace;
@@ -16,6 +16,7 @@ pub(crate) use self::dynamic::Seat;
 use self::dynamic::{Dynamic, Namespaces};
 use crate::adapter::AdapterFactory;
 use crate::handler::Handler;
+use crate::metrics::IoMetrics;
 use crate::namespace::{Handlers, Namespace, StateMap};
 use crate::parser::Parser;
 use crate::recovery::Recovery;
@@ -60,6 +61,7 @@ pub(crate) struct Core {
     pub(crate) event_rate: Option<EventRate>,
     pub(crate) recovery: Option<Recovery>,
     pub(crate) state: StateMap,
+    pub(crate) metrics: Option<IoMetrics>,
 }
 
 /// The server's namespaces.
@@ -157,6 +159,23 @@ impl Io {
     /// The Engine.IO engine under the server.
     pub fn engine(&self) -> &Engine {
         &self.engine
+    }
+
+    /// The metrics the server records in, when
+    /// [`EngineConfig::metrics`](crate::EngineConfig::metrics) is set: the engine's and the
+    /// Socket.IO layer's (see the repository's `docs/observability.md`).
+    ///
+    /// ```
+    /// use tidings::{EngineConfig, Io, Metrics};
+    ///
+    /// let io = Io::builder()
+    ///     .engine(EngineConfig::default().path("/socket.io/").metrics(Metrics::new()))
+    ///     .build();
+    /// let text = io.metrics().map(Metrics::render).unwrap_or_default();
+    /// assert!(text.contains("tidings_sockets 0"));
+    /// ```
+    pub fn metrics(&self) -> Option<&Metrics> {
+        self.engine.config().metrics_registry()
     }
 
     /// A tower `Service` answering the server's requests, and 404 to any other.

@@ -18,6 +18,7 @@ use self::server_side::ServerSideHandler;
 use crate::adapter::{AckCollector, Adapter, AdapterFactory, BroadcastAcks, BroadcastPacket, Room};
 use crate::handler::{BoxedHandler, BoxedMiddleware, Handler, Middleware, boxed, boxed_middleware};
 use crate::io::{Core, IoInner};
+use crate::metrics::{Fanout, IoMetrics};
 use crate::operators::{BroadcastOperators, IntoRooms};
 use crate::parser::Parser;
 use crate::recovery::Recovery;
@@ -93,6 +94,11 @@ impl Namespace {
         let adapter = adapter(LocalNamespace(Arc::downgrade(&namespace.0)));
         let _ = namespace.0.adapter.set(adapter);
         namespace
+    }
+
+    /// What the server records, when metrics are on.
+    pub(crate) fn metrics(&self) -> Option<&IoMetrics> {
+        self.0.core.metrics.as_ref()
     }
 
     /// The namespace's name, such as `/` or `/admin`.
@@ -412,6 +418,15 @@ impl LocalNamespace {
     /// The connected socket `sid` of this server.
     pub fn socket(&self, sid: Sid) -> Option<Socket> {
         self.upgrade()?.socket(sid)
+    }
+
+    /// Records a broadcast to this server's sockets, when metrics are on.
+    pub(crate) fn broadcasted(&self, fanout: Fanout) {
+        if let Some(ns) = self.upgrade()
+            && let Some(metrics) = ns.metrics()
+        {
+            metrics.broadcast(fanout);
+        }
     }
 
     /// Calls `f` with the connected sockets of this server, under the namespace's read

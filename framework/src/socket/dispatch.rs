@@ -18,6 +18,9 @@ impl Socket {
     /// Marks the socket connected, and handles what came while it was connecting.
     pub(crate) fn connected_now(&self) {
         self.0.connected.store(true, Ordering::Release);
+        if let Some(metrics) = self.ns().metrics() {
+            metrics.connected();
+        }
         self.track();
     }
 
@@ -54,12 +57,17 @@ impl Socket {
     }
 
     fn handle(&self, packet: Incoming) {
+        let _span =
+            tracing::debug_span!("socket", namespace = self.namespace(), id = %self.id()).entered();
         match packet {
             Incoming::Event {
                 id, event, args, ..
             } => self.on_event(event, args, id),
             Incoming::Ack { id, args, .. } => {
                 let sink = lock(&self.0.acks).pending.remove(&id);
+                if let (Some(_), Some(metrics)) = (&sink, self.ns().metrics()) {
+                    metrics.acks_pending(-1);
+                }
                 match sink {
                     Some(AckSink::One(sender)) => {
                         let _ = sender.send(args);
@@ -158,6 +166,13 @@ impl Socket {
             Client::forget(&self.0.session, self);
             return;
         }
+        let _span = self.span().entered();
+        if let Some(metrics) = self.ns().metrics() {
+            metrics.disconnected(reason);
+            if notify {
+                metrics.disconnect_sent();
+            }
+        }
         if notify {
             let _ = self
                 .0
@@ -174,7 +189,11 @@ impl Socket {
         self.persist(reason);
         self.0.namespace.remove(self);
         Client::forget(&self.0.session, self);
-        lock(&self.0.acks).pending.clear();
+        let waiting = std::mem::take(&mut lock(&self.0.acks).pending);
+        if let Some(metrics) = self.ns().metrics() {
+            metrics.acks_pending(-(waiting.len() as i64));
+        }
+        drop(waiting);
         handlers.disconnect.into_iter().for_each(call);
     }
 }

@@ -7,6 +7,7 @@ use tidings_transports::Message;
 
 use super::{AckFuture, AckSink, Socket};
 use crate::adapter::{AckRecipient, BroadcastOptions, BroadcastPacket, Room};
+use crate::metrics::Fanout;
 use crate::parser::RESERVED_EVENTS;
 use crate::sync::lock;
 use crate::{EmitError, Payload};
@@ -41,7 +42,11 @@ impl Socket {
         }
         let args = self.encode(event, data)?;
         let messages = self.parser().event(self.namespace(), event, None, &args);
-        self.send(&messages)
+        self.send(&messages)?;
+        if let Some(metrics) = self.ns().metrics() {
+            metrics.event_sent();
+        }
+        Ok(())
     }
 
     /// Emits `event` and waits for the client's ack, for the server's ack timeout unless
@@ -126,9 +131,17 @@ impl Socket {
         let messages = self
             .parser()
             .event(self.namespace(), &packet.event, Some(id), &packet.args);
+        // Counted before it is sent, so that its ack cannot be counted first.
+        let metrics = self.ns().metrics();
+        if let Some(metrics) = metrics {
+            metrics.acks_pending(1);
+        }
         if self.send(&messages).is_err() {
-            lock(&self.0.acks).pending.remove(&id);
+            self.forget_ack(id);
             return None;
+        }
+        if let Some(metrics) = metrics {
+            metrics.event_sent();
         }
         Some(id)
     }
@@ -144,20 +157,36 @@ impl Socket {
         }
         let args = Payload::encode(self.parser(), data)?;
         let messages = self.parser().ack(self.namespace(), id, &args);
-        self.send(&messages)
+        self.send(&messages)?;
+        if let Some(metrics) = self.ns().metrics() {
+            metrics.ack_sent();
+        }
+        Ok(())
     }
 
     /// Forgets ack `id`: it timed out, or no one waits for it any more.
     pub(crate) fn forget_ack(&self, id: u64) {
-        lock(&self.0.acks).pending.remove(&id);
+        let forgotten = lock(&self.0.acks).pending.remove(&id);
+        if let (Some(_), Some(metrics)) = (forgotten, self.ns().metrics()) {
+            metrics.acks_pending(-1);
+        }
     }
 
     /// Sends messages encoded for the whole namespace (a broadcast); `offset` is the
-    /// packet's, when recovery is on.
-    pub(crate) fn deliver(&self, messages: &[Message], volatile: bool, offset: Option<&Arc<str>>) {
+    /// packet's, when recovery is on. Counts the socket in `fanout`.
+    pub(crate) fn deliver(
+        &self,
+        messages: &[Message],
+        volatile: bool,
+        offset: Option<&Arc<str>>,
+        fanout: &mut Fanout,
+    ) {
+        fanout.recipients += 1;
         if self.connected() {
             if !volatile || self.ready_for_volatile() {
                 let _ = self.send(messages);
+            } else {
+                fanout.dropped += 1;
             }
         } else if !volatile {
             self.hold(messages, offset);

@@ -200,6 +200,14 @@ impl Socket {
         &self.0.handshake
     }
 
+    /// The `socket` span (namespace and socket id) at `info`, for what happens once in a
+    /// socket's life: its middleware and connection handler, its disconnect handlers. Each
+    /// packet it receives gets a `debug` span of the same name instead, so that nothing is
+    /// formatted per packet with the default `info` filter.
+    pub(crate) fn span(&self) -> tracing::Span {
+        tracing::info_span!("socket", namespace = self.namespace(), id = %self.id())
+    }
+
     pub(crate) fn handshake_arc(&self) -> Arc<Handshake> {
         self.0.handshake.clone()
     }

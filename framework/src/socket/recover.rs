@@ -54,8 +54,12 @@ impl Socket {
         self.0.recovery.as_ref().map(|r| r.pid)
     }
 
-    /// The CONNECT reply: the socket's id, and its private session id when recovery is on.
+    /// The CONNECT reply: the socket's id, and its private session id when recovery is on;
+    /// counted as sent.
     pub(crate) fn connect_reply(&self) -> Message {
+        if let Some(metrics) = self.ns().metrics() {
+            metrics.connect_sent();
+        }
         let pid = self.pid().map(|pid| pid.to_string());
         self.parser()
             .connect(self.namespace(), self.id().as_str(), pid.as_deref())

@@ -12,6 +12,7 @@ use super::compression::{HttpCompression, PerMessageDeflate};
 use super::cors::Cors;
 use super::limit::HandshakeRate;
 use super::origin::AllowedOrigins;
+use crate::Metrics;
 
 /// A boxed future of a handshake check's verdict.
 pub type AllowFuture = Pin<Box<dyn Future<Output = Result<(), Option<String>>> + Send>>;
@@ -54,6 +55,9 @@ pub struct EngineConfig {
     pub(crate) max_connections: Option<usize>,
     pub(crate) handshake_rate: Option<HandshakeRate>,
     pub(crate) origins: Option<AllowedOrigins>,
+    // Observability.
+    pub(crate) metrics: Option<Metrics>,
+    pub(crate) metrics_path: Option<String>,
 }
 
 impl Default for EngineConfig {
@@ -82,6 +86,8 @@ impl Default for EngineConfig {
             max_connections: None,
             handshake_rate: None,
             origins: None,
+            metrics: None,
+            metrics_path: None,
         }
     }
 }
@@ -302,6 +308,40 @@ impl EngineConfig {
         self
     }
 
+    /// Records the engine's metrics in `metrics` (off by default). The Socket.IO layer above
+    /// records its own there too. Give a [`Metrics`] to one engine only: a second would
+    /// register the same names again.
+    ///
+    /// Recording costs an atomic add per request, WebSocket frame or batch written (see the
+    /// repository's `docs/observability.md` for every metric and the measured cost).
+    pub fn metrics(mut self, metrics: Metrics) -> Self {
+        self.metrics = Some(metrics);
+        self
+    }
+
+    /// Answers `GET` on `path` with the [`metrics`](Self::metrics) in the Prometheus text
+    /// format, from the engine's own service ([`Engine::service`](crate::Engine::service)
+    /// and [`Engine::layer`](crate::Engine::layer)); off by default, and without
+    /// [`metrics`](Self::metrics) it does nothing. Anyone who reaches the server reaches
+    /// this path: on a public server, prefer a route of your own behind a check, or a
+    /// listener of its own ([`Metrics::response`]).
+    pub fn metrics_path(mut self, path: impl Into<String>) -> Self {
+        self.metrics_path = Some(path.into());
+        self
+    }
+
+    /// The metrics the engine records in, if any ([`metrics`](Self::metrics)).
+    pub fn metrics_registry(&self) -> Option<&Metrics> {
+        self.metrics.as_ref()
+    }
+
+    /// The metrics to render for a request on `path`, when it is the metrics path.
+    pub(crate) fn metrics_at(&self, path: &str) -> Option<&Metrics> {
+        self.metrics
+            .as_ref()
+            .filter(|_| self.metrics_path.as_deref() == Some(path))
+    }
+
     /// Whether the named transport is enabled.
     pub(crate) fn allows(&self, transport: &str) -> bool {
         self.transports.iter().any(|t| t == transport)
@@ -331,6 +371,8 @@ impl fmt::Debug for EngineConfig {
             .field("max_connections", &self.max_connections)
             .field("handshake_rate", &self.handshake_rate)
             .field("origins", &self.origins)
+            .field("metrics", &self.metrics.is_some())
+            .field("metrics_path", &self.metrics_path)
             .finish()
     }
 }

@@ -13,6 +13,7 @@ pub(crate) mod query;
 mod session;
 mod shutdown;
 mod sid;
+mod span;
 
 use std::fmt;
 use std::sync::Arc;
@@ -25,6 +26,7 @@ use http::header::{self, HeaderValue};
 use http::request::Parts;
 use http::{Method, Request, Response};
 use http_body_util::{BodyExt, Limited};
+use tracing::Instrument;
 
 pub use self::compression::{HttpCompression, PerMessageDeflate};
 pub use self::config::{AllowFuture, EngineConfig, SessionCookie};
@@ -39,7 +41,9 @@ pub use self::session::{SendError, Session, SessionClosed};
 use self::shutdown::Drain;
 pub(crate) use self::shutdown::Writer;
 pub use self::sid::{InvalidSid, Sid};
+pub(crate) use self::span::session_span;
 use crate::Packet;
+use crate::metrics::EngineMetrics;
 use crate::service::{EngineBody, EngineLayer, EngineService, NotFound, PeerAddr};
 use crate::transport::{self, Transport};
 
@@ -86,12 +90,15 @@ pub(crate) struct Shared {
     open: AtomicUsize,
     /// Handshakes per remote address, when limited.
     rates: Option<RateTable>,
+    /// What the engine records, when [`EngineConfig::metrics`] is set.
+    pub(crate) metrics: Option<EngineMetrics>,
 }
 
 impl Shared {
     /// Removes a closed session from the table.
     pub(crate) fn forget(&self, sid: Sid) {
-        if self.sessions.remove(&sid).is_some() {
+        if let Some((_, session)) = self.sessions.remove(&sid) {
+            session.uncount();
             self.open.fetch_sub(1, Ordering::AcqRel);
             self.drain.changed();
         }
@@ -144,6 +151,7 @@ impl Engine {
                 transports,
                 open: AtomicUsize::new(0),
                 rates: config.handshake_rate.clone().map(RateTable::new),
+                metrics: config.metrics.as_ref().map(EngineMetrics::new),
                 config,
             }),
         }
@@ -221,10 +229,10 @@ impl Engine {
                 connections = shared.drain.writers(),
                 "shutdown deadline passed; dropping what is left"
             );
-            shared.sessions.retain(|_, _| {
-                shared.open.fetch_sub(1, Ordering::AcqRel);
-                false
-            });
+            let left: Vec<Sid> = shared.sessions.iter().map(|s| *s.key()).collect();
+            for sid in left {
+                shared.forget(sid);
+            }
         }
     }
 
@@ -255,6 +263,9 @@ impl Engine {
         let mut response = match self.route(&mut parts, body).await {
             Ok(response) => response,
             Err(error) => {
+                if let Some(metrics) = &self.shared.metrics {
+                    metrics.refused(&error);
+                }
                 tracing::debug!(uri = %parts.uri, %error, "request refused");
                 error.into_response()
             }
@@ -301,15 +312,19 @@ impl Engine {
             .and_then(|sid| self.session(sid))
             .ok_or(RequestError::UnknownSid)?;
         if session.transport() == transport.name() {
+            let span = session_span(session.id(), transport.name(), parts);
             if parts.method != Method::POST {
-                return transport.serve(session, parts, Bytes::new()).await;
+                return transport
+                    .serve(session, parts, Bytes::new())
+                    .instrument(span)
+                    .await;
             }
             let Ok(_upstream) = session.begin_upstream() else {
                 session.close_with(CloseReason::TransportError);
                 return Err(RequestError::BadRequest);
             };
             let body = self.read_body(&session, &parts.headers, body).await?;
-            transport.serve(session, parts, body).await
+            transport.serve(session, parts, body).instrument(span).await
         } else if self.shared.config.allow_upgrades
             && self
                 .transport(session.transport())
@@ -338,20 +353,26 @@ impl Engine {
         }
         self.shared.reserve()?;
         let sid = Sid::new();
+        let span = session_span(sid, transport.name(), parts);
+        let _entered = span.enter();
         let open = self.open_packet(sid, transport);
         let session = Session::new(self.shared.clone(), sid, transport.name(), open);
         self.shared.sessions.insert(sid, session.clone());
+        if let Some(metrics) = &self.shared.metrics {
+            metrics.opened(transport.name());
+        }
         let mut response = transport.open(session.clone(), parts);
         if !transport.drives_heartbeat() {
             let session = session.clone();
-            tokio::spawn(async move { heartbeat::run(&session).await });
+            let heartbeat = async move { heartbeat::run(&session).await };
+            tokio::spawn(heartbeat.instrument(span.clone()));
         }
         if let Some(cookie) = &self.shared.config.cookie
             && let Ok(value) = HeaderValue::try_from(cookie.header_value(sid.as_str()))
         {
             response.headers_mut().append(header::SET_COOKIE, value);
         }
-        tracing::debug!(%sid, transport = transport.name(), "session opened");
+        tracing::debug!("session opened");
         let handler = &self.shared.handler;
         session.contain("on_open", || handler.on_open(&session, parts));
         // A shutdown that began since the check above may have missed this session (it was

@@ -53,6 +53,8 @@ struct State {
     downstream: bool,
     /// A POST is being handled.
     upstream: bool,
+    /// The session counts in the engine's connections gauge (until it leaves the table).
+    counted: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -166,6 +168,7 @@ impl Session {
                 closed: None,
                 downstream: false,
                 upstream: false,
+                counted: true,
             }),
             data: OnceLock::new(),
         }))
@@ -330,6 +333,14 @@ impl Session {
 
     /// Takes what is queued for `transport`, or registers the waker until there is something.
     pub(crate) fn poll_drain(&self, cx: &mut Context<'_>, transport: &'static str) -> Poll<Batch> {
+        let poll = self.poll_take(cx, transport);
+        if let (Poll::Ready(batch), Some(metrics)) = (&poll, &self.0.engine.metrics) {
+            metrics.sent(batch.packets.iter());
+        }
+        poll
+    }
+
+    fn poll_take(&self, cx: &mut Context<'_>, transport: &'static str) -> Poll<Batch> {
         let mut state = self.state();
         if state.transport != transport {
             // The session moved on: end this transport's downstream without taking packets.
@@ -443,6 +454,11 @@ impl Session {
             return false;
         }
         state.upgrade = Upgrade::Done;
+        if let Some(metrics) = &self.0.engine.metrics
+            && state.counted
+        {
+            metrics.upgraded(state.transport, transport);
+        }
         state.transport = transport;
         state.upgrader = None;
         let drainer = state.drainer.take();
@@ -555,10 +571,23 @@ impl Session {
         }
     }
 
+    /// The session left the engine's table: it no longer counts as open.
+    pub(crate) fn uncount(&self) {
+        if let Some(metrics) = &self.0.engine.metrics {
+            let mut state = self.state();
+            if std::mem::take(&mut state.counted) {
+                metrics.forgotten(state.transport);
+            }
+        }
+    }
+
     /// Marks the session closed for `reason` and wakes whoever waits on it; the caller calls
     /// the handler's `on_close`.
     fn shut(&self, mut state: MutexGuard<'_, State>, reason: CloseReason) {
         state.closed = Some(reason);
+        if let Some(metrics) = &self.0.engine.metrics {
+            metrics.closed(reason);
+        }
         let graceful = by_server(reason);
         if !graceful {
             state.queue.clear();

@@ -12,7 +12,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use http::{Request, Response, StatusCode};
+use http::{Method, Request, Response, StatusCode};
 use http_body_util::Either;
 use tower_service::Service;
 
@@ -58,6 +58,12 @@ where
     }
 
     fn call(&mut self, request: Request<B>) -> Self::Future {
+        if request.method() == Method::GET
+            && let Some(metrics) = self.engine.config().metrics_at(request.uri().path())
+        {
+            let response = metrics.engine_response();
+            return Box::pin(async move { Ok(response.map(Either::Left)) });
+        }
         if self.engine.config().matches_path(request.uri().path()) {
             let engine = self.engine.clone();
             Box::pin(async move { Ok(engine.handle(request).await.map(Either::Left)) })

@@ -79,12 +79,15 @@ pub(super) fn receive(
         payload::decode(body)
     };
     let packets = decoded.map_err(|error| {
-        tracing::debug!(sid = %session.id(), %error, "malformed payload");
+        tracing::debug!(%error, "malformed payload");
         session.close_with(CloseReason::TransportError);
         RequestError::BadRequest
     })?;
+    if let Some(metrics) = &session.engine().metrics {
+        metrics.received(&packets);
+    }
     session.recv_all(packets).map_err(|error| {
-        tracing::debug!(sid = %session.id(), %error, "protocol violation");
+        tracing::debug!(%error, "protocol violation");
         RequestError::BadRequest
     })?;
     let mut response = Response::new(EngineBody::full(Bytes::from_static(b"ok")));

@@ -29,12 +29,13 @@ use hyper::upgrade::{OnUpgrade, Upgraded};
 use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
+use tracing::Instrument;
 use tungstenite::handshake::derive_accept_key;
 
 use self::conn::{Connection, Failure, Incoming};
 use super::{ServeFuture, Transport};
 use crate::Packet;
-use crate::engine::{CloseReason, RequestError, Session, Writer, heartbeat};
+use crate::engine::{CloseReason, RequestError, Session, Writer, heartbeat, session_span};
 use crate::packet::extension;
 use crate::service::EngineBody;
 
@@ -83,13 +84,15 @@ impl Transport for WebSocket {
         // The guard lives in the task's own state: wrapping the task's future in another
         // future would store it twice (about 1 KiB more per connection).
         let writer = Writer::new(session.engine());
-        tokio::spawn(async move {
+        let span = session_span(session.id(), NAME, parts);
+        let task = async move {
             let _writer = writer;
             match on_upgrade.await {
                 Ok(upgraded) => run(upgraded, session, false, deflate).await,
                 Err(_) => session.close_with(CloseReason::TransportClose),
             }
-        });
+        };
+        tokio::spawn(task.instrument(span));
         response
     }
 
@@ -113,13 +116,15 @@ impl Transport for WebSocket {
         }
         let (response, on_upgrade, deflate) = accept(parts, &session);
         let writer = Writer::new(session.engine());
-        tokio::spawn(async move {
+        let span = session_span(session.id(), NAME, parts);
+        let task = async move {
             let _writer = writer;
             match on_upgrade.await {
                 Ok(upgraded) => run(upgraded, session, true, deflate).await,
                 Err(_) => session.abort_upgrade(),
             }
-        });
+        };
+        tokio::spawn(task.instrument(span));
         Ok(response)
     }
 }
@@ -183,7 +188,7 @@ where
     IO: AsyncRead + AsyncWrite + Unpin,
 {
     let code = if upgrading && !take_over(&mut conn, &session).await {
-        tracing::debug!(sid = %session.id(), "upgrade failed");
+        tracing::debug!("upgrade failed");
         session.abort_upgrade();
         Some(close_code(&session))
     } else {
@@ -276,13 +281,16 @@ where
         loop {
             match conn.poll_next(cx) {
                 Poll::Ready(Ok(Incoming::Packet(packet))) => {
+                    if let Some(metrics) = &session.engine().metrics {
+                        metrics.received(std::slice::from_ref(&packet));
+                    }
                     if let Err(error) = session.recv(packet) {
-                        tracing::debug!(sid = %session.id(), %error, "protocol violation");
+                        tracing::debug!(%error, "protocol violation");
                         return Poll::Ready(Err(Failure::protocol()));
                     }
                 }
                 Poll::Ready(Ok(Incoming::Malformed)) => {
-                    tracing::debug!(sid = %session.id(), "malformed packet");
+                    tracing::debug!("malformed packet");
                     return Poll::Ready(Err(Failure::protocol()));
                 }
                 Poll::Ready(Err(failure)) => return Poll::Ready(Err(failure)),

@@ -2,7 +2,8 @@
 //! `socket.io-msgpack-parser` sends one binary message from the input, in memory. Where the
 //! `msgpack_parser` target stops at the packet, this one goes on to what the server does with
 //! it: the CONNECT auth payload, the arguments an `on_fallback` handler reads (as JSON values,
-//! with binary data, and as `Binary` values) and sends back in an ack.
+//! with binary data, and as `Binary` values; and as the JSON a cluster adapter forwards,
+//! `Payload::to_json`) and sends back in an ack.
 //!
 //! Input layout: the input is the binary message, sent before and after a plain CONNECT to
 //! `/`. The seeds are those of `msgpack_parser`.
@@ -45,6 +46,7 @@ fn server() -> Io {
             let _ = args.decode::<Vec<Value>>();
             let _ = args.decode::<Vec<Binary>>();
             let _ = args.attachments();
+            let _ = args.to_json();
             let _ = ack.send(&args);
         });
     });

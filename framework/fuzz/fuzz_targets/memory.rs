@@ -18,12 +18,22 @@ pub const STEP_TIMEOUT: Duration = Duration::from_secs(5);
 /// The polling path of the servers.
 pub const PATH: &str = "/socket.io/";
 
-/// The current-thread runtime the targets drive their server with.
-pub fn runtime() -> Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("a tokio runtime")
+/// A server and the current-thread runtime that drives it, built once per process.
+pub struct Server {
+    pub runtime: Runtime,
+    pub io: Io,
+}
+
+impl Server {
+    /// Builds the server with `build`, inside the runtime (which it may spawn on).
+    pub fn new(build: fn() -> Io) -> Server {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a tokio runtime");
+        let io = runtime.block_on(async { build() });
+        Server { runtime, io }
+    }
 }
 
 /// A server builder whose heartbeat never ends a request on its own: a long-polling GET only

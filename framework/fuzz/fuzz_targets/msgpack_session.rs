@@ -21,21 +21,16 @@ mod memory;
 use bytes::Bytes;
 use http::Method;
 use libfuzzer_sys::fuzz_target;
-use memory::{polling, request, settle};
+use memory::{Server, polling, request, settle};
 use serde_json::Value;
 use tidings::parser::PacketKind;
 use tidings::parser::msgpack::encode;
 use tidings::{AckSender, Binary, Io, Parser, Payload, Socket};
 use tidings_transports::packet::payload;
 use tidings_transports::{Message, Packet};
-use tokio::runtime::Runtime;
 
 thread_local! {
-    static SERVER: (Runtime, Io) = {
-        let runtime = memory::runtime();
-        let io = runtime.block_on(async { server() });
-        (runtime, io)
-    };
+    static SERVER: Server = Server::new(server);
 }
 
 fn server() -> Io {
@@ -54,7 +49,7 @@ fn server() -> Io {
 }
 
 fuzz_target!(|message: &[u8]| {
-    SERVER.with(|(runtime, io)| runtime.block_on(run(io, message)));
+    SERVER.with(|Server { runtime, io }| runtime.block_on(run(io, message)));
 });
 
 async fn run(io: &Io, message: &[u8]) {

@@ -37,14 +37,13 @@ use bytes::Bytes;
 use http::Method;
 use libfuzzer_sys::arbitrary::{Result, Unstructured};
 use libfuzzer_sys::fuzz_target;
-use memory::{polling, request, settle};
+use memory::{Server, polling, request, settle};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use tidings::parser::json::{Decoder, Packet as SioPacket, PacketKind, ParseError};
 use tidings::{Binary, Io, Payload, Socket};
 use tidings_transports::packet::payload;
 use tidings_transports::{Message, Packet};
-use tokio::runtime::Runtime;
 
 /// The server's and the decoder's limit of attachments per packet.
 const MAX_ATTACHMENTS: usize = 4;
@@ -53,11 +52,7 @@ const MAX_ATTACHMENTS: usize = 4;
 const MAX_MESSAGES: usize = 16;
 
 thread_local! {
-    static SERVER: (Runtime, Io) = {
-        let runtime = memory::runtime();
-        let io = runtime.block_on(async { server() });
-        (runtime, io)
-    };
+    static SERVER: Server = Server::new(server);
     /// What the `bin` handler read, in order.
     static RECEIVED: RefCell<Vec<Node>> = const { RefCell::new(Vec::new()) };
 }
@@ -106,7 +101,9 @@ fuzz_target!(|input: &[u8]| {
         return;
     };
     let delivered = check_decoder(&messages);
-    SERVER.with(|(runtime, io)| runtime.block_on(check_server(io, &messages, &breaks, &delivered)));
+    SERVER.with(|Server { runtime, io }| {
+        runtime.block_on(check_server(io, &messages, &breaks, &delivered))
+    });
 });
 
 /// What the decoder must do with each message; returns the complete events before the first

@@ -33,12 +33,11 @@ use http::{Method, Request, Uri, header};
 use http_body_util::Full;
 use libfuzzer_sys::arbitrary::{Result, Unstructured};
 use libfuzzer_sys::fuzz_target;
-use memory::{PATH, STEP_TIMEOUT, polling, request, send, settle};
+use memory::{PATH, STEP_TIMEOUT, Server, polling, request, send, settle};
 use serde::Deserialize;
 use tidings::{AckSender, Binary, ConnectError, Data, Io, Payload, Socket};
 use tidings_transports::packet::payload;
 use tidings_transports::{Message, Packet};
-use tokio::runtime::Runtime;
 use tokio::task::JoinHandle;
 
 /// The namespaces of the server.
@@ -51,11 +50,7 @@ const MAX_SESSIONS: usize = 3;
 const MAX_ACTIONS: usize = 24;
 
 thread_local! {
-    static SERVER: (Runtime, Io) = {
-        let runtime = memory::runtime();
-        let io = runtime.block_on(async { server() });
-        (runtime, io)
-    };
+    static SERVER: Server = Server::new(server);
 }
 
 #[derive(Deserialize)]
@@ -93,7 +88,7 @@ fn server() -> Io {
 }
 
 fuzz_target!(|input: &[u8]| {
-    SERVER.with(|(runtime, io)| runtime.block_on(run(io, input)));
+    SERVER.with(|Server { runtime, io }| runtime.block_on(run(io, input)));
 });
 
 /// The state of one run.

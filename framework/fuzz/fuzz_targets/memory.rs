@@ -147,7 +147,10 @@ pub async fn handshake(io: &Io, query: &str) -> Option<String> {
     if !answer.status.is_success() {
         return None;
     }
-    let open = std::str::from_utf8(&answer.body).expect("a text open packet");
+    // A JSONP handshake (`j=`) escapes the quotes of the open packet.
+    let open = std::str::from_utf8(&answer.body)
+        .expect("a text open packet")
+        .replace(r#"\""#, "\"");
     let sid = open
         .split_once(r#""sid":""#)
         .and_then(|(_, rest)| rest.split_once('"'))

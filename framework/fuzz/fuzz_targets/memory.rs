@@ -37,14 +37,16 @@ impl Server {
 }
 
 /// A server builder whose heartbeat never ends a request on its own: a long-polling GET only
-/// returns when something is queued or the session closes.
+/// returns when something is queued or the session closes. The ping timeout is short because
+/// it is also how long a session the server closed stays findable for its client's last GET
+/// (a timer task holds it that long, even once the GET came): an hour of those, at thousands
+/// of runs a second, fills the memory.
 pub fn builder() -> tidings::IoBuilder {
-    let hour = Duration::from_secs(3600);
     Io::builder().engine(
         EngineConfig::default()
             .path(PATH)
-            .ping_interval(hour)
-            .ping_timeout(hour),
+            .ping_interval(Duration::from_secs(3600))
+            .ping_timeout(Duration::from_millis(200)),
     )
 }
 

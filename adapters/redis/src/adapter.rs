@@ -77,10 +77,8 @@ impl RedisAdapter {
 
 impl Drop for RedisAdapter {
     fn drop(&mut self) {
-        self.shared
-            .cluster
-            .subscriber
-            .remove(self.shared.channels.clone());
+        let link = subscriber::link(self.shared.channels.clone(), &self.shared);
+        self.shared.cluster.subscriber.remove(link);
     }
 }
 

@@ -36,7 +36,7 @@ pub(crate) struct Link {
 
 enum Command {
     Add(Link),
-    Remove(Channels),
+    Remove(Link),
 }
 
 /// Asks the subscribing task to add or drop a namespace's channels.
@@ -49,7 +49,7 @@ impl std::fmt::Debug for Command {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Command::Add(link) => write!(f, "Add({})", link.channels.request),
-            Command::Remove(channels) => write!(f, "Remove({})", channels.request),
+            Command::Remove(link) => write!(f, "Remove({})", link.channels.request),
         }
     }
 }
@@ -77,8 +77,10 @@ impl Subscriber {
         let _ = self.commands.send(Command::Add(link));
     }
 
-    pub(crate) fn remove(&self, channels: Channels) {
-        let _ = self.commands.send(Command::Remove(channels));
+    /// Drops `link`'s channels, unless a namespace created again under the same name has
+    /// linked them to itself since.
+    pub(crate) fn remove(&self, link: Link) {
+        let _ = self.commands.send(Command::Remove(link));
     }
 }
 
@@ -109,7 +111,14 @@ impl Routes {
         self.links.insert(c.request.clone(), link);
     }
 
-    fn remove(&mut self, channels: &Channels) {
+    /// Removes `link`'s routes and says so; leaves them when another link holds its channels
+    /// now (a namespace removed and created again: the new one's adapter linked them first).
+    fn remove(&mut self, link: &Link) -> bool {
+        let channels = &link.channels;
+        match self.links.get(&channels.request) {
+            Some(current) if Weak::ptr_eq(&current.inbound, &link.inbound) => {}
+            _ => return false,
+        }
         self.links.remove(&channels.request);
         self.by_pattern.remove(&channels.pattern);
         for channel in [
@@ -119,6 +128,7 @@ impl Routes {
         ] {
             self.by_channel.remove(channel);
         }
+        true
     }
 
     fn route(&self, message: &redis::Msg) {
@@ -242,9 +252,11 @@ async fn serve(
                         return Some(error);
                     }
                 }
-                Some(Command::Remove(channels)) => {
-                    routes.remove(&channels);
-                    if let Err(error) = unsubscribe(sink, &channels).await {
+                Some(Command::Remove(link)) => {
+                    if !routes.remove(&link) {
+                        continue;
+                    }
+                    if let Err(error) = unsubscribe(sink, &link.channels).await {
                         return Some(error);
                     }
                 }

@@ -79,11 +79,10 @@ impl ShardedAdapter {
 impl Drop for ShardedAdapter {
     fn drop(&mut self) {
         let shared = &self.shared;
-        let subscriber = &shared.cluster.subscriber;
-        subscriber.unsubscribe(shared.channels.main.clone());
-        subscriber.unsubscribe(shared.channels.own.clone());
+        shared.unsubscribe(shared.channels.main.clone());
+        shared.unsubscribe(shared.channels.own.clone());
         for room in shared.lock_rooms().keys() {
-            subscriber.unsubscribe(shared.channels.of(room));
+            shared.unsubscribe(shared.channels.of(room));
         }
     }
 }
@@ -92,6 +91,11 @@ impl Shared {
     fn subscribe(&self, channel: String) {
         let inbound: Weak<dyn Inbound> = self.me.clone();
         self.cluster.subscriber.subscribe(channel, inbound);
+    }
+
+    fn unsubscribe(&self, channel: String) {
+        let inbound: Weak<dyn Inbound> = self.me.clone();
+        self.cluster.subscriber.unsubscribe(channel, inbound);
     }
 
     fn lock_rooms(&self) -> MutexGuard<'_, HashMap<Room, usize>> {
@@ -169,7 +173,7 @@ impl Shared {
             *count -= 1;
             if *count == 0 {
                 counts.remove(&room);
-                self.cluster.subscriber.unsubscribe(self.channels.of(&room));
+                self.unsubscribe(self.channels.of(&room));
             }
         }
     }

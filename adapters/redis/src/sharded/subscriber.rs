@@ -27,7 +27,7 @@ pub(crate) trait Inbound: Send + Sync + 'static {
 
 enum Command {
     Subscribe(String, Weak<dyn Inbound>),
-    Unsubscribe(String),
+    Unsubscribe(String, Weak<dyn Inbound>),
 }
 
 /// Asks the subscribing task to subscribe to a channel or to leave it.
@@ -65,8 +65,10 @@ impl Subscriber {
         let _ = self.commands.send(Command::Subscribe(channel, inbound));
     }
 
-    pub(crate) fn unsubscribe(&self, channel: String) {
-        let _ = self.commands.send(Command::Unsubscribe(channel));
+    /// Stops sending the messages of `channel` to `inbound`, and leaves it, unless another
+    /// inbound took it since (a namespace removed and created again under the same name).
+    pub(crate) fn unsubscribe(&self, channel: String, inbound: Weak<dyn Inbound>) {
+        let _ = self.commands.send(Command::Unsubscribe(channel, inbound));
     }
 }
 
@@ -114,8 +116,13 @@ impl Task {
                 self.routes.insert(channel.clone(), inbound);
                 self.unsynced.insert(channel);
             }
-            Command::Unsubscribe(channel) => {
-                if self.routes.remove(&channel).is_none() || self.unsynced.remove(&channel) {
+            Command::Unsubscribe(channel, inbound) => {
+                let current = self.routes.get(&channel);
+                if !current.is_some_and(|current| Weak::ptr_eq(current, &inbound)) {
+                    return;
+                }
+                self.routes.remove(&channel);
+                if self.unsynced.remove(&channel) {
                     return;
                 }
                 if let Err(error) = self.connection.sunsubscribe(&channel).await {

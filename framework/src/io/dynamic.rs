@@ -142,7 +142,8 @@ impl IoInner {
             return Ok((namespace.clone(), seat));
         }
         if namespaces.children >= self.max_children {
-            tracing::warn!(
+            // At debug, as every refusal a client can cause: the metrics count connect errors.
+            tracing::debug!(
                 namespace = name,
                 max = self.max_children,
                 "dynamic namespace limit reached; refusing the client"

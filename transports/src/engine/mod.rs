@@ -357,10 +357,11 @@ impl Engine {
         let _entered = span.enter();
         let open = self.open_packet(sid, transport);
         let session = Session::new(self.shared.clone(), sid, transport.name(), open);
-        self.shared.sessions.insert(sid, session.clone());
+        // Counted before it can be found: the shutdown's sweep may forget it at once.
         if let Some(metrics) = &self.shared.metrics {
             metrics.opened(transport.name());
         }
+        self.shared.sessions.insert(sid, session.clone());
         let mut response = transport.open(session.clone(), parts);
         if !transport.drives_heartbeat() {
             let session = session.clone();

@@ -3,8 +3,8 @@
 //!
 //! Recording is off unless [`EngineConfig::metrics`](crate::EngineConfig::metrics) is set;
 //! then every update is an atomic add on a counter resolved when the engine was built (no
-//! label lookup, no allocation), counted per request, per WebSocket frame or per batch
-//! written, never per recipient of a broadcast.
+//! label lookup, no allocation), counted per request, per WebSocket frame or per batch a
+//! connection writes (a broadcast: one batch per recipient's connection, whatever it holds).
 
 mod engine;
 

@@ -429,11 +429,7 @@ impl Http {
         let stream = within("a connection", TcpStream::connect(addr))
             .await
             .expect("connect");
-        stream.set_nodelay(true).expect("nodelay");
-        Http {
-            stream,
-            buf: Vec::new(),
-        }
+        Http::over(stream)
     }
 
     /// A connection from another loopback address (`127.0.0.2`, …), so that the server sees
@@ -446,6 +442,10 @@ impl Http {
         let stream = within("a connection", socket.connect(addr))
             .await
             .expect("connect");
+        Http::over(stream)
+    }
+
+    fn over(stream: TcpStream) -> Http {
         stream.set_nodelay(true).expect("nodelay");
         Http {
             stream,
